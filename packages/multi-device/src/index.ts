@@ -1,0 +1,4 @@
+import './register-core'
+
+export { initBackend } from './init-backend'
+export type { BackendInfo, Device, InitBackendOptions } from './init-backend'

@@ -1,0 +1,54 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+/** Debian's interpreter: another `python3` may come first on PATH without Debian's torch. */
+export const DEBIAN_PYTHON = '/usr/bin/python3'
+
+let torchAvailable: boolean | undefined
+
+/** True when Debian's python3-torch (and torchvision) can be imported. */
+export function hasTorch(): boolean {
+  if (torchAvailable === undefined) {
+    try {
+      execFileSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore', timeout: 60_000 })
+      torchAvailable = true
+    } catch {
+      torchAvailable = false
+    }
+  }
+  return torchAvailable
+}
+
+/**
+ * Reference tests must not silently pass where PyTorch is missing: in CI (which installs it) a missing torch is a
+ * failure; on a developer machine the caller skips with this reason.
+ */
+export function requireTorchOrSkipReason(): string | undefined {
+  if (hasTorch()) return undefined
+  if (process.env.CI) throw new Error('CI must have Debian python3-torch and python3-torchvision (see .ci/run)')
+  return `PyTorch reference not installed: apt-get install python3-torch python3-torchvision (${DEBIAN_PYTHON})`
+}
+
+/**
+ * Runs a Python script with Debian's interpreter, torch limited to `threads` threads, and returns its stdout.
+ * Exchange large tensors through files (safetensors or raw float32) the script writes; keep stdout for JSON.
+ */
+export function runPython(script: string, args: string[] = [], options: { threads?: number; timeoutMs?: number } = {}): Promise<string> {
+  if (!existsSync(DEBIAN_PYTHON)) return Promise.reject(new Error(`${DEBIAN_PYTHON} not found`))
+  const threads = String(options.threads ?? 2)
+  return new Promise((resolve, reject) => {
+    execFile(
+      DEBIAN_PYTHON,
+      ['-c', script, ...args],
+      {
+        timeout: options.timeoutMs ?? 600_000,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, PYTHONHASHSEED: '0' },
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
+        else resolve(stdout)
+      },
+    )
+  })
+}

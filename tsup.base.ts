@@ -1,0 +1,11 @@
+import type { Options } from 'tsup'
+
+/** Shared build for every @tinylab package: one entry, ESM + CJS, declarations for both. */
+export const base: Options = {
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+}

@@ -8,4 +8,6 @@ export const base: Options = {
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // import.meta.url in the CJS build (wasm file paths, worker scripts)
+  shims: true,
 }

@@ -1,1 +1,10 @@
-export {}
+export { SGD } from './sgd'
+export type { SGDOptions, SGDParamGroup, SGDStateDict, TrainableParam } from './sgd'
+export { clipGradNorm } from './clip-grad-norm'
+export type { ClipResult } from './clip-grad-norm'
+export { StepLR, CosineAnnealingLR, DivideLrOnPlateau } from './lr-scheduler'
+export type { HasLr, StepLRState, CosineAnnealingLRState } from './lr-scheduler'
+export { accuracy } from './accuracy'
+export { SeededRng } from './seeded-rng'
+export { trainStep, evaluate, train } from './train-step'
+export type { GradientApplier, TrainStepOptions, TrainStepResult, TrainOptions } from './train-step'

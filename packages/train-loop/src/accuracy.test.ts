@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { beforeAll, expect, it } from 'vitest'
+import { initBackend } from '@tinylab/multi-device'
+import { accuracy } from './accuracy'
+import { DivideLrOnPlateau } from './lr-scheduler'
+import { SeededRng } from './seeded-rng'
+
+beforeAll(async () => {
+  await initBackend({ device: 'cpu' })
+})
+
+it('accuracy returns top-k percentages as imagenet main.py', () => {
+  const out = tf.tensor2d([
+    [0.1, 0.5, 0.2, 0.15], // ranks: 1,2,3,0
+    [0.9, 0.0, 0.05, 0.01], // ranks: 0,2,3,1
+    [0.2, 0.3, 0.4, 0.1], // ranks: 2,1,0,3
+    [0.3, 0.1, 0.2, 0.4], // ranks: 3,0,2,1
+  ])
+  const target = tf.tensor1d([1, 2, 3, 1], 'int32')
+  // row0 top1 hit; row1 target 2 at rank 2; row2 target 3 at rank 4; row3 target 1 at rank 4
+  expect(accuracy(out, target, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
+  tf.dispose([out, target])
+})
+
+it('DivideLrOnPlateau divides lr by 4 when the loss does not improve (main.py)', () => {
+  const holder = { lr: 20 }
+  const p = new DivideLrOnPlateau(holder)
+  expect([p.step(5.5), p.step(5.2), p.step(5.3), p.step(5.2), p.step(5.1)]).toEqual([true, true, false, false, true])
+  expect(holder.lr).toBe(20 / 16)
+})
+
+it('SeededRng is a function of its seed and restores from its state', () => {
+  const a = new SeededRng(1111)
+  const b = new SeededRng(1111)
+  const xs = Array.from({ length: 5 }, () => a.next())
+  expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs)
+  expect(new Set(xs).size).toBe(5)
+  const s = a.getState()
+  const next = a.next()
+  b.setState(s)
+  expect(b.next()).toBe(next)
+  expect(new SeededRng(1112).next()).not.toBe(xs[0])
+})

@@ -1,0 +1,45 @@
+/**
+ * A small seeded generator (mulberry32) for everything random outside tfjs kernels: shuffles, dropout seeds, sampling.
+ * tfjs ops that take a `seed` (tf.dropout, tf.randomUniform) get one from `nextSeed()`, so a run is a function of the
+ * initial seed. Not PyTorch's Mersenne twister: runs are reproducible, not bit-identical to torch's.
+ *
+ * ```ts
+ * const rng = new SeededRng(1111)
+ * const y = tf.dropout(x, 0.2, undefined, rng.nextSeed())
+ * ```
+ */
+export class SeededRng {
+  private state: number
+
+  constructor(seed: number) {
+    this.state = seed >>> 0
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0
+    let t = this.state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+
+  /** An integer seed for a tfjs op. */
+  nextSeed(): number {
+    return Math.floor(this.next() * 2147483647)
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n)
+  }
+
+  /** The generator's state, to save in a checkpoint and restore with `setState`. */
+  getState(): number {
+    return this.state
+  }
+
+  setState(state: number): void {
+    this.state = state >>> 0
+  }
+}

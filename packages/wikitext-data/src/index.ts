@@ -1,1 +1,10 @@
-export {}
+export { Dictionary } from './dictionary'
+export { Corpus, lineWords, readLines, tokenize } from './corpus'
+export { batchify, batchStarts, getBatch, getBatchArrays, numBatches, toTensor } from './batchify'
+export type { TokenMatrix } from './batchify'
+export { WIKITEXT2_FILES, WIKITEXT2_RAW_BASE_URL, downloadWikiText } from './download'
+export type { DownloadWikiTextOptions, DownloadWikiTextResult } from './download'
+export { downloadFile, formatProgress, hashFile } from './download-file'
+export type { DownloadFileOptions, DownloadFileResult, DownloadProgress, ExpectedFile } from './download-file'
+export { extractZipAtomic } from './extract-zip'
+export type { ExtractZipResult } from './extract-zip'

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendInfo } from './init-backend'
+import './register-core'
 import { registerAllWebGpuKernels } from './webgpu-kernels/register_all_webgpu_kernels'
 
 /** What a WebGPU adapter says about itself (`GPUAdapter.info`), plus Dawn's fallback flag. */
@@ -234,8 +235,7 @@ function installNavigatorGpu(gpu: DawnGpu): void {
  * ```
  */
 export function stopWebGpu(): void {
-  if (tf.findBackend('webgpu') !== null && tf.getBackend() === 'webgpu') tf.engine().reset()
-  tf.removeBackend('webgpu')
+  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu')
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator
   if (nav !== undefined && nav.gpu === activeGpu) delete nav.gpu
   activeGpu = undefined

@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "tinylab_native_cpu",
+      "sources": ["csrc/addon.cc", "csrc/primitives.cc"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldnnl", "-lgomp"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

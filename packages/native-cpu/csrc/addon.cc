@@ -1,0 +1,194 @@
+// N-API surface of the addon. Every kernel takes the wasm heap (a Uint8Array over the WebAssembly.Memory buffer,
+// shared or not), byte offsets of its tensors inside it, and an Int32Array of shape parameters; it computes in place
+// into the output's bytes. Offsets are bounds-checked here so a wrong offset throws instead of corrupting the heap.
+#include <node_api.h>
+
+#include <cstdint>
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "primitives.h"
+
+namespace {
+
+struct CallError : std::exception {
+  std::string message;
+  explicit CallError(std::string m) : message(std::move(m)) {}
+};
+
+void check(napi_env env, napi_status status, const char* what) {
+  if (status != napi_ok) throw CallError(std::string("native-cpu: ") + what);
+}
+
+struct Heap {
+  uint8_t* base = nullptr;
+  size_t length = 0;
+  float* at(int64_t offset, int64_t floats, const char* name) const {
+    if (offset < 0 || offset % 4 != 0 || static_cast<size_t>(offset + floats * 4) > length)
+      throw CallError(std::string("native-cpu: ") + name + " offset " + std::to_string(offset) + " (+" +
+                      std::to_string(floats * 4) + " bytes) is outside the heap of " + std::to_string(length) +
+                      " bytes");
+    return reinterpret_cast<float*>(base + offset);
+  }
+};
+
+Heap heapArg(napi_env env, napi_value value) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t byteOffset;
+  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset),
+        "heap must be a Uint8Array over the wasm memory");
+  if (type != napi_uint8_array) throw CallError("native-cpu: heap must be a Uint8Array");
+  return Heap{static_cast<uint8_t*>(data), length};
+}
+
+std::vector<int64_t> intsArg(napi_env env, napi_value value) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t byteOffset;
+  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset),
+        "params must be an Int32Array");
+  if (type != napi_int32_array) throw CallError("native-cpu: params must be an Int32Array");
+  const int32_t* p = static_cast<const int32_t*>(data);
+  return std::vector<int64_t>(p, p + length);
+}
+
+int64_t offsetArg(napi_env env, napi_value value) {
+  double d;
+  check(env, napi_get_value_double(env, value, &d), "offsets must be numbers");
+  return static_cast<int64_t>(d);
+}
+
+template <size_t N>
+void args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call");
+  if (argc != N) throw CallError("native-cpu: expected " + std::to_string(N) + " arguments");
+}
+
+tinylab::ConvShape convShape(const std::vector<int64_t>& p) {
+  if (p.size() != 17) throw CallError("native-cpu: conv params must have 17 entries");
+  return tinylab::ConvShape{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8],
+                            p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16]};
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    return body();
+  } catch (const CallError& e) {
+    napi_throw_error(env, nullptr, e.message.c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("native-cpu (oneDNN): ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// (heap, aOffset, bOffset, outOffset, params) -> undefined, for the three convolution kernels.
+template <int Which>
+napi_value convCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[5];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto s = convShape(intsArg(env, argv[4]));
+    int64_t xSize = s.n * s.ih * s.iw * s.ic, wSize = s.kh * s.kw * s.ic * s.oc, ySize = s.n * s.oh * s.ow * s.oc;
+    int64_t a = offsetArg(env, argv[1]), b = offsetArg(env, argv[2]), out = offsetArg(env, argv[3]);
+    if (Which == 0)
+      tinylab::conv2d(s, heap.at(a, xSize, "x"), heap.at(b, wSize, "filter"), heap.at(out, ySize, "y"));
+    else if (Which == 1)
+      tinylab::conv2dBackpropInput(s, heap.at(a, ySize, "dy"), heap.at(b, wSize, "filter"),
+                                   heap.at(out, xSize, "dx"));
+    else
+      tinylab::conv2dBackpropFilter(s, heap.at(a, xSize, "x"), heap.at(b, ySize, "dy"),
+                                    heap.at(out, wSize, "dw"));
+    return nullptr;
+  });
+}
+
+int64_t product(const int64_t* d, int n) {
+  int64_t p = 1;
+  for (int i = 0; i < n; ++i) p *= d[i];
+  return p;
+}
+
+// (heap, aOffset, bOffset, outOffset, params = [rank, transA, transB, ...aDims, ...bDims]) -> undefined.
+napi_value matMulCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[5];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto p = intsArg(env, argv[4]);
+    if (p.size() < 3) throw CallError("native-cpu: matmul params too short");
+    int rank = static_cast<int>(p[0]);
+    if (rank < 2 || rank > 6 || p.size() != static_cast<size_t>(3 + 2 * rank))
+      throw CallError("native-cpu: matmul params must be [rank, transA, transB, ...aDims, ...bDims], rank 2..6");
+    const int64_t* aDims = p.data() + 3;
+    const int64_t* bDims = aDims + rank;
+    bool transA = p[1] != 0, transB = p[2] != 0;
+    int64_t m = transA ? aDims[rank - 1] : aDims[rank - 2];
+    int64_t n = transB ? bDims[rank - 2] : bDims[rank - 1];
+    int64_t batch = 1;
+    for (int i = 0; i < rank - 2; ++i) {
+      if (aDims[i] != bDims[i] && aDims[i] != 1 && bDims[i] != 1)
+        throw CallError("native-cpu: matmul batch dims do not broadcast");
+      batch *= std::max(aDims[i], bDims[i]);
+    }
+    tinylab::batchMatMul(rank, aDims, bDims, transA, transB,
+                         heap.at(offsetArg(env, argv[1]), product(aDims, rank), "a"),
+                         heap.at(offsetArg(env, argv[2]), product(bDims, rank), "b"),
+                         heap.at(offsetArg(env, argv[3]), batch * m * n, "c"));
+    return nullptr;
+  });
+}
+
+napi_value setThreadsCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[1];
+    args(env, info, argv);
+    int32_t n;
+    check(env, napi_get_value_int32(env, argv[0], &n), "threads must be a number");
+    if (n < 1) throw CallError("native-cpu: threads must be >= 1");
+    tinylab::setThreads(n);
+    return nullptr;
+  });
+}
+
+napi_value infoCall(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value obj, v;
+    check(env, napi_create_object(env, &obj), "object");
+    check(env, napi_create_string_utf8(env, tinylab::libraryVersion(), NAPI_AUTO_LENGTH, &v), "string");
+    check(env, napi_set_named_property(env, obj, "onednn", v), "property");
+    check(env, napi_create_string_utf8(env, tinylab::cpuIsa(), NAPI_AUTO_LENGTH, &v), "string");
+    check(env, napi_set_named_property(env, obj, "isa", v), "property");
+    check(env, napi_create_int32(env, tinylab::maxThreads(), &v), "int");
+    check(env, napi_set_named_property(env, obj, "threads", v), "property");
+    check(env, napi_create_int32(env, static_cast<int32_t>(tinylab::cachedPrimitives()), &v), "int");
+    check(env, napi_set_named_property(env, obj, "cachedPrimitives", v), "property");
+    return obj;
+  });
+}
+
+napi_value init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv2d", nullptr, convCall<0>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, convCall<1>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, convCall<2>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchMatMul", nullptr, matMulCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, setThreadsCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, infoCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

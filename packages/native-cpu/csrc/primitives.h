@@ -1,0 +1,36 @@
+// oneDNN primitives for the tfjs kernels that dominate training: convolution (forward, data gradient, filter gradient)
+// and batched matrix products. Every function works on raw pointers into the caller's memory (the wasm heap): no copies
+// except oneDNN's own weight reorders into its preferred blocked layout.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tinylab {
+
+// One 2-D convolution in tfjs terms: NHWC activations, HWIO filter, explicit pads already resolved
+// (tfjs backend_util.computeConv2DInfo gives top/left/bottom/right for 'same', 'valid' and explicit pads).
+struct ConvShape {
+  int64_t n, ih, iw, ic;  // input  [n, ih, iw, ic]
+  int64_t kh, kw, oc;     // filter [kh, kw, ic, oc]
+  int64_t oh, ow;         // output [n, oh, ow, oc]
+  int64_t sh, sw;         // strides
+  int64_t dh, dw;         // dilations (1 = none; oneDNN counts from 0)
+  int64_t pt, pl, pb, pr; // pads
+};
+
+void conv2d(const ConvShape& s, const float* x, const float* w, float* y);
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx);
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
+
+// C[..., m, n] = op(A)[..., m, k] * op(B)[..., k, n] with op = transpose of the last two axes when asked.
+// aDims/bDims are the stored shapes with equal rank (leading 1s broadcast like tfjs BatchMatMul).
+void batchMatMul(int rank, const int64_t* aDims, const int64_t* bDims, bool transA, bool transB,
+                 const float* a, const float* b, float* c);
+
+int maxThreads();
+void setThreads(int n);
+const char* cpuIsa();
+const char* libraryVersion();
+size_t cachedPrimitives();
+
+}  // namespace tinylab

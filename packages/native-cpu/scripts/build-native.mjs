@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Builds the oneDNN addon with node-gyp against the local Node headers, never downloading anything.
+// Runs as this package's `install` script: it must never fail an install, so on any problem it writes the reason to
+// build/build-failure.txt (loadNativeCpu() reports it) and exits 0. `--strict` (CI, `pnpm build:native`) exits 1.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const strict = process.argv.includes('--strict')
+const failurePath = path.join(root, 'build', 'build-failure.txt')
+const addonPath = path.join(root, 'build', 'Release', 'tinylab_native_cpu.node')
+
+function finish(reason) {
+  if (reason === null) {
+    console.log(`@tinylab/native-cpu: built ${addonPath}`)
+    process.exit(0)
+  }
+  mkdirSync(path.dirname(failurePath), { recursive: true })
+  writeFileSync(failurePath, reason + '\n')
+  console.warn(`@tinylab/native-cpu: native kernels not built (${reason}); tfjs wasm will be used instead.`)
+  process.exit(strict ? 1 : 0)
+}
+
+function findNodeGyp() {
+  const prefix = path.resolve(path.dirname(process.execPath), '..')
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    (() => {
+      try {
+        return createRequire(path.join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js')
+      } catch {
+        return undefined
+      }
+    })(),
+    path.join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
+    path.join(prefix, 'lib/node_modules/pnpm/dist/node_modules/node-gyp/bin/node-gyp.js'),
+  ]
+  return candidates.find((c) => c !== undefined && existsSync(c))
+}
+
+// node-gyp downloads headers unless --nodedir points at a directory with include/node; distro and nodejs.org builds
+// of Node both ship them next to the binary.
+function findNodeDir() {
+  const candidates = [process.env.npm_config_nodedir, path.resolve(path.dirname(process.execPath), '..'), '/usr', '/usr/local']
+  return candidates.find((dir) => dir && existsSync(path.join(dir, 'include', 'node', 'node_api.h')))
+}
+
+function explain(output) {
+  if (/dnnl\.hpp: No such file|cannot find -ldnnl/.test(output)) return 'oneDNN headers/library not found: apt-get install libdnnl-dev'
+  if (/(g\+\+|c\+\+|make|cc): (command )?not found|not found: make|ENOENT/.test(output)) return 'no C++ toolchain: apt-get install g++ make python3'
+  if (/find Python|python.*not found/i.test(output)) return 'node-gyp needs python3: apt-get install python3'
+  const errorLine = output.split('\n').find((l) => /error/i.test(l))
+  return `node-gyp failed: ${(errorLine ?? output.trim().split('\n').slice(-1)[0] ?? 'unknown error').trim()}`
+}
+
+if (process.env.TINYLAB_NATIVE_CPU === '0') finish('skipped: TINYLAB_NATIVE_CPU=0')
+rmSync(failurePath, { force: true })
+const nodeGyp = findNodeGyp()
+if (!nodeGyp) finish('node-gyp not found (it ships with npm and pnpm)')
+const nodeDir = findNodeDir()
+if (!nodeDir) finish('Node headers (include/node/node_api.h) not found next to the node binary; set npm_config_nodedir')
+const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--jobs=2'], {
+  cwd: root,
+  encoding: 'utf8',
+  env: { ...process.env, npm_config_nodedir: nodeDir },
+})
+const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}${result.error ? `\n${result.error.message}` : ''}`
+if (result.status !== 0 || !existsSync(addonPath)) {
+  rmSync(addonPath, { force: true })
+  finish(explain(output))
+}
+finish(null)

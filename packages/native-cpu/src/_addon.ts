@@ -1,0 +1,62 @@
+// Loads the compiled addon once and remembers why it could not be loaded. Private: the public surface is
+// loadNativeCpu() / registerNativeKernels().
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+/** What the compiled addon (csrc/addon.cc) exports. */
+export interface NativeAddon {
+  conv2d(heap: Uint8Array, xOffset: number, filterOffset: number, yOffset: number, params: Int32Array): void
+  conv2dBackpropInput(heap: Uint8Array, dyOffset: number, filterOffset: number, dxOffset: number, params: Int32Array): void
+  conv2dBackpropFilter(heap: Uint8Array, xOffset: number, dyOffset: number, dwOffset: number, params: Int32Array): void
+  batchMatMul(heap: Uint8Array, aOffset: number, bOffset: number, cOffset: number, params: Int32Array): void
+  setThreads(threads: number): void
+  info(): { onednn: string; isa: string; threads: number; cachedPrimitives: number }
+}
+
+export type AddonState = { addon: NativeAddon; path: string } | { addon: null; reason: string }
+
+export const ENABLE_HINT =
+  'to enable it: `apt-get install libdnnl-dev g++ make python3`, then `pnpm rebuild @tinylab/native-cpu` ' +
+  '(or `pnpm --filter @tinylab/native-cpu build:native`)'
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url))
+/** Where scripts/build-native.mjs puts the addon, and where it writes why a build failed. */
+export const DEFAULT_ADDON_PATH = `${packageRoot}build/Release/tinylab_native_cpu.node`
+const BUILD_FAILURE_PATH = `${packageRoot}build/build-failure.txt`
+
+let state: AddonState | undefined
+
+/** Loads the addon (memoised). TINYLAB_NATIVE_CPU=0 turns it off; TINYLAB_NATIVE_CPU_PATH points at another build. */
+export function addonState(): AddonState {
+  state ??= loadAddon()
+  return state
+}
+
+/** Forgets the memoised result so tests can change the environment variables and load again. */
+export function resetAddonStateForTests(): void {
+  state = undefined
+}
+
+function loadAddon(): AddonState {
+  if (process.env['TINYLAB_NATIVE_CPU'] === '0') {
+    return { addon: null, reason: 'native CPU kernels disabled by TINYLAB_NATIVE_CPU=0' }
+  }
+  const path = process.env['TINYLAB_NATIVE_CPU_PATH'] ?? DEFAULT_ADDON_PATH
+  if (!existsSync(path)) {
+    const failure = existsSync(BUILD_FAILURE_PATH) ? ` (build failed: ${firstLine(readFileSync(BUILD_FAILURE_PATH, 'utf8'))})` : ''
+    return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing${failure}; ${ENABLE_HINT}` }
+  }
+  try {
+    const require = createRequire(import.meta.url)
+    return { addon: require(path) as NativeAddon, path }
+  } catch (error) {
+    // Typically "libdnnl.so.2: cannot open shared object file" when libdnnl was removed after the build.
+    const message = error instanceof Error ? error.message : String(error)
+    return { addon: null, reason: `@tinylab/native-cpu addon failed to load: ${firstLine(message)}; ${ENABLE_HINT}` }
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? ''
+}

@@ -1,1 +1,9 @@
-export {}
+export { TransformerModel } from './transformer-model'
+export type { TransformerConfig, ForwardOptions } from './transformer-model'
+export { RNNModel, RNN_TYPES } from './rnn-model'
+export type { RNNConfig, RNNHidden, RnnType } from './rnn-model'
+export { nllLoss } from './nll-loss'
+export { generate } from './generate'
+export type { GenerateOptions } from './generate'
+export { SeededRng } from './seeded-rng'
+export type { NamedTensor, TensorLayout } from './named-tensor'

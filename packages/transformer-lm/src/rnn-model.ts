@@ -1,0 +1,176 @@
+/**
+ * pytorch/examples word_language_model/model.py's RNNModel: embedding → dropout → nn.LSTM / nn.GRU / nn.RNN (tanh or
+ * relu) → dropout → linear decoder → log_softmax. State-dict keys: `encoder.weight`, `rnn.weight_ih_l0`,
+ * `rnn.weight_hh_l0`, `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, … per layer, `decoder.weight`, `decoder.bias`.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { dropout, Registry, uniform } from './_layers'
+import type { NamedTensor } from './named-tensor'
+import { SeededRng } from './seeded-rng'
+
+export type RnnType = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU'
+export const RNN_TYPES: readonly RnnType[] = ['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU']
+
+export interface RNNConfig {
+  rnnType: RnnType // main.py --model
+  ntoken: number // vocabulary size
+  ninp: number // embedding size (--emsize)
+  nhid: number // hidden units per layer (--nhid)
+  nlayers: number // stacked layers (--nlayers)
+  dropout?: number // model.py default 0.5: after the embedding, between layers (nn.LSTM dropout=) and before the decoder
+  tieWeights?: boolean // share the embedding with the decoder (Press & Wolf 2016; Inan et al. 2016); needs nhid == ninp
+  seed?: number
+}
+
+/** LSTM: `{ h, c }`, others `{ h }`; each [nlayers, batch, nhid]. */
+export interface RNNHidden {
+  h: tf.Tensor3D
+  c?: tf.Tensor3D
+}
+
+interface RnnLayer {
+  wIh: tf.Variable // [in, gates·nhid] (torch weight_ih_l{k} [gates·nhid, in])
+  wHh: tf.Variable // [nhid, gates·nhid]
+  bIh: tf.Variable
+  bHh: tf.Variable
+}
+
+const GATES: Record<RnnType, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 }
+
+/**
+ * ```ts
+ * const model = new RNNModel({ rnnType: 'LSTM', ntoken: 100, ninp: 16, nhid: 16, nlayers: 2, dropout: 0.2 })
+ * let hidden = model.initHidden(4)
+ * const { logProbs, hidden: next } = model.forward(ids, { training: false, hidden }) // logProbs [S, 4, 100]
+ * ```
+ */
+export class RNNModel {
+  readonly modelType = 'RNN' as const
+  readonly config: Required<RNNConfig>
+  readonly rng: SeededRng
+  private readonly registry = new Registry()
+  private readonly encoder: tf.Variable // [ntoken, ninp]
+  private readonly layers: RnnLayer[] = []
+  private readonly decoderW: tf.Variable // [nhid, ntoken], or the embedding [ntoken, ninp] when tied
+  private readonly decoderB: tf.Variable
+
+  constructor(config: RNNConfig) {
+    const c: Required<RNNConfig> = { dropout: 0.5, tieWeights: false, seed: 1111, ...config }
+    if (!RNN_TYPES.includes(c.rnnType)) {
+      throw new Error(`RNNModel: an invalid option for --model was supplied ('${String(c.rnnType)}'), options are ['LSTM', 'GRU', 'RNN_TANH' or 'RNN_RELU']`)
+    }
+    for (const key of ['ntoken', 'ninp', 'nhid', 'nlayers'] as const) {
+      if (!(Number.isInteger(c[key]) && c[key] > 0)) throw new Error(`RNNModel: ${key} must be a positive integer, got ${c[key]}`)
+    }
+    if (c.tieWeights && c.nhid !== c.ninp) throw new Error('When using the tied flag, nhid must be equal to emsize')
+    this.config = c
+    this.rng = new SeededRng(c.seed)
+    const r = this.registry
+    const { ntoken, ninp, nhid } = c
+    this.encoder = r.add('encoder.weight', uniform(this.rng, [ntoken, ninp], 0.1))
+    const g = GATES[c.rnnType]
+    const k = 1 / Math.sqrt(nhid) // nn.RNNBase.reset_parameters: every weight and bias U(±1/√hidden_size)
+    for (let l = 0; l < c.nlayers; l++) {
+      const inSize = l === 0 ? ninp : nhid
+      this.layers.push({
+        wIh: r.add(`rnn.weight_ih_l${l}`, uniform(this.rng, [inSize, g * nhid], k), 'linear-io'),
+        wHh: r.add(`rnn.weight_hh_l${l}`, uniform(this.rng, [nhid, g * nhid], k), 'linear-io'),
+        bIh: r.add(`rnn.bias_ih_l${l}`, uniform(this.rng, [g * nhid], k)),
+        bHh: r.add(`rnn.bias_hh_l${l}`, uniform(this.rng, [g * nhid], k)),
+      })
+    }
+    if (c.tieWeights) {
+      this.decoderW = this.encoder
+      r.alias('decoder.weight', this.encoder, 'same')
+    } else {
+      this.decoderW = r.add('decoder.weight', uniform(this.rng, [nhid, ntoken], 0.1), 'linear-io')
+    }
+    this.decoderB = r.add('decoder.bias', tf.zeros([ntoken]))
+  }
+
+  namedTensors(): NamedTensor[] {
+    return [...this.registry.entries]
+  }
+
+  parameters(): NamedTensor[] {
+    return this.registry.parameters()
+  }
+
+  /** model.py `init_hidden(bsz)`: zeros. */
+  initHidden(batch: number): RNNHidden {
+    const { nlayers, nhid } = this.config
+    const h = tf.zeros([nlayers, batch, nhid]) as tf.Tensor3D
+    return this.config.rnnType === 'LSTM' ? { h, c: tf.zeros([nlayers, batch, nhid]) as tf.Tensor3D } : { h }
+  }
+
+  /**
+   * `model(input, hidden)`: log-probabilities [seqLen, batch, ntoken] (model.py returns them flattened to
+   * [seqLen·batch, ntoken]; main.py flattens either way) and the last hidden state. tfjs records no graph across
+   * calls, so the returned hidden is already "repackaged" (main.py's repackage_hidden).
+   */
+  forward(input: tf.Tensor2D, options: { training: boolean; hidden: RNNHidden }): { logProbs: tf.Tensor3D; hidden: RNNHidden } {
+    const [S, B] = input.shape
+    const { ntoken, nhid, rnnType } = this.config
+    if (input.dtype !== 'int32') throw new Error(`RNNModel.forward: input must be int32 token ids, got ${input.dtype}`)
+    const training = options.training
+    const p = this.config.dropout
+    const result = tf.tidy(() => {
+      let x = tf.reshape(dropout(tf.gather(this.encoder, input), p, training, this.rng), [S * B, -1]) as tf.Tensor2D // [S·B, in]
+      const hs: tf.Tensor2D[] = []
+      const cs: tf.Tensor2D[] = []
+      this.layers.forEach((layer, l) => {
+        const h0 = tf.squeeze(tf.slice(options.hidden.h, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D
+        const c0 = options.hidden.c && (tf.squeeze(tf.slice(options.hidden.c, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D)
+        const { out, h, c } = this.runLayer(x, S, B, layer, h0, c0)
+        hs.push(h)
+        if (c) cs.push(c)
+        // nn.LSTM(dropout=p): on every layer's output except the last, in training only.
+        x = l < this.layers.length - 1 ? dropout(out, p, training, this.rng) : out
+      })
+      const y = dropout(x, p, training, this.rng) // [S·B, nhid]
+      const logits = tf.add(tf.matMul(y, this.decoderW, false, this.config.tieWeights), this.decoderB) // [S·B, ntoken]
+      const logProbs = tf.reshape(tf.logSoftmax(logits), [S, B, ntoken]) as tf.Tensor3D
+      const h = tf.stack(hs) as tf.Tensor3D
+      return rnnType === 'LSTM' ? { logProbs, h, c: tf.stack(cs) as tf.Tensor3D } : { logProbs, h }
+    })
+    const hidden: RNNHidden = result.c === undefined ? { h: result.h } : { h: result.h, c: result.c }
+    return { logProbs: result.logProbs, hidden }
+  }
+
+  /** One layer over the sequence: the input projection for all steps at once, then the recurrence step by step. */
+  private runLayer(x: tf.Tensor2D, S: number, B: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
+    const { nhid, rnnType } = this.config
+    const xProj = tf.add(tf.matMul(x, layer.wIh), layer.bIh) // [S·B, gates·nhid]
+    let h = h0
+    let c = c0
+    const outs: tf.Tensor2D[] = []
+    for (let t = 0; t < S; t++) {
+      const xt = tf.slice(xProj, [t * B, 0], [B, -1]) as tf.Tensor2D
+      const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
+      if (rnnType === 'LSTM') {
+        // torch gate order: input, forget, cell, output.
+        const [i, f, g, o] = tf.split(tf.add(xt, ht), 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+        const cNext: tf.Tensor2D = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)))
+        c = cNext
+        h = tf.mul(tf.sigmoid(o), tf.tanh(cNext))
+      } else if (rnnType === 'GRU') {
+        // torch: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 - z) ⊙ n + z ⊙ h.
+        const [xr, xz, xn] = tf.split(xt, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+        const [hr, hz, hn] = tf.split(ht, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+        const r = tf.sigmoid(tf.add(xr, hr))
+        const z = tf.sigmoid(tf.add(xz, hz))
+        const n = tf.tanh(tf.add(xn, tf.mul(r, hn)))
+        h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D
+      } else {
+        const pre = tf.add(xt, ht)
+        h = (rnnType === 'RNN_TANH' ? tf.tanh(pre) : tf.relu(pre)) as tf.Tensor2D
+      }
+      outs.push(h)
+    }
+    return { out: tf.concat(outs, 0) as tf.Tensor2D, h, c: rnnType === 'LSTM' ? c : undefined }
+  }
+
+  dispose(): void {
+    this.registry.dispose()
+  }
+}

@@ -1,64 +1,191 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { createRequire } from 'node:module'
-import path from 'node:path'
+import os from 'node:os'
+import { loadNativeCpu } from './_native-hook'
+import { registerNodeWasmFactory } from './_wasm-node'
 import './register-core'
+import { registerWasmTrainingKernels } from './wasm-kernels/register_all_kernels'
 
 export type Device = 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow'
 
 export interface InitBackendOptions {
+  /** Which compute device to start (default 'auto': wasm, plus the native accelerator when installed). */
   device?: Device
-  /** wasm threads; default: what the backend picks. */
+  /** wasm threads (default: every logical core, at most 8). 1 loads the single-threaded SIMD build. */
   threads?: number
 }
 
 export interface BackendInfo {
   /** The tfjs backend name now active (`tf.getBackend()`). */
   backend: string
-  device: Exclude<Device, 'auto'>
+  /** What runs the kernels: 'wasm+native' when @tinylab/native-cpu replaced the heavy wasm kernels. */
+  device: Exclude<Device, 'auto'> | 'wasm+native'
   /** Why this device was chosen, in words a user can act on. */
   reason: string
   threads?: number
   simd?: boolean
+  /** The GPU adapter (webgpu) or library build (tensorflow). */
   adapter?: string
+  /** Devices 'auto' considered and did not use, each with the reason. */
+  skipped?: string[]
 }
 
-function wasmDistDir(): string {
-  const require = createRequire(import.meta.url)
-  return path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep
-}
+// Requirements as stated in tfjs-node's README for 4.x (Linux GPU: "CUDA Toolkit 11.2, cuDNN SDK 8.1.0, NVIDIA GPU
+// drivers >450.x"). Both packages download a prebuilt libtensorflow in their install script.
+const TFJS_NODE_HELP =
+  'Install one of them next to @tensorflow/tfjs-core 4.22: `npm install @tensorflow/tfjs-node@4.22.0` (CPU) or ' +
+  '`npm install @tensorflow/tfjs-node-gpu@4.22.0` (Linux x86-64 + NVIDIA GPU: needs exactly CUDA Toolkit 11.2 and ' +
+  'cuDNN 8.1.0 with an NVIDIA driver > 450.x; other CUDA/cuDNN versions are not found at run time). Both download ' +
+  "libtensorflow from storage.googleapis.com while installing, so the install needs network access. Without them, use " +
+  "device 'wasm' (CPU) or 'webgpu'."
+
+let wasmKernelsRegistered = false
 
 /**
- * Picks and starts a TensorFlow.js backend for Node.
+ * Picks and starts a TensorFlow.js backend for Node and registers tfjs-core's gradients and chained ops (once).
+ * Throws an Error that says how to fix the environment when the requested device cannot start.
  *
  * ```ts
- * const info = await initBackend({ device: 'wasm' })
- * console.log(info.backend, info.reason)
+ * import * as tf from '@tensorflow/tfjs-core'
+ * import { initBackend } from '@tinylab/multi-device'
+ *
+ * const info = await initBackend({ device: 'wasm', threads: 2 })
+ * console.log(info.backend, info.threads, info.simd, info.reason) // wasm 2 true requested: ...
+ * tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).print()
  * ```
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const device = options.device ?? 'auto'
-  if (device === 'cpu') {
-    await import('@tensorflow/tfjs-backend-cpu')
-    await setBackendOrThrow('cpu')
-    return { backend: 'cpu', device: 'cpu', reason: 'requested: pure-JS cpu backend (slow; for parity tests)' }
+  switch (device) {
+    case 'cpu':
+      return startCpu()
+    case 'wasm':
+      return startWasm(options.threads, 'requested')
+    case 'auto':
+      return startAuto(options.threads)
+    case 'webgpu':
+      return startWebGpuDevice()
+    case 'tensorflow':
+      return startTensorflow()
+    default:
+      throw new Error(
+        `initBackend: unknown device '${String(device)}'; expected one of 'auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'`,
+      )
   }
-  if (device === 'wasm' || device === 'auto') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm')
-    wasm.setWasmPaths(wasmDistDir())
-    await setBackendOrThrow('wasm')
-    return {
-      backend: 'wasm',
-      device: 'wasm',
-      reason: device === 'auto' ? 'auto: wasm is the CPU default' : 'requested',
-      threads: wasm.getThreadsCount(),
-      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
-    }
-  }
-  throw new Error(`initBackend: device '${device}' is not available yet`)
 }
 
-async function setBackendOrThrow(name: string): Promise<void> {
-  const ok = await tf.setBackend(name)
-  if (!ok) throw new Error(`initBackend: the '${name}' backend failed to start`)
+async function startCpu(): Promise<BackendInfo> {
+  try {
+    await import('@tensorflow/tfjs-backend-cpu')
+  } catch (err) {
+    throw new Error(
+      `initBackend: device 'cpu' needs @tensorflow/tfjs-backend-cpu (${messageOf(err)}): npm install @tensorflow/tfjs-backend-cpu@^4.22.0`,
+    )
+  }
+  await setBackendOrThrow('cpu', 'the pure-JS cpu backend')
+  return { backend: 'cpu', device: 'cpu', reason: 'requested: pure-JS cpu backend (slow; the reference in parity tests)' }
+}
+
+function defaultThreads(): number {
+  // XNNPACK's pool in the wasm build has at most 8 workers (tfjs-backend-wasm cc/BUILD pre-creates 8).
+  return Math.min(8, Math.max(1, os.availableParallelism()))
+}
+
+async function startWasm(threads: number | undefined, why: string): Promise<BackendInfo> {
+  const wanted = threads ?? defaultThreads()
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 8) {
+    throw new Error(`initBackend: threads must be an integer from 1 to 8 (the wasm build's pool size), got ${wanted}`)
+  }
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm')
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm')
+  } catch (err) {
+    throw new Error(
+      `initBackend: device 'wasm' needs @tensorflow/tfjs-backend-wasm (${messageOf(err)}): npm install @tensorflow/tfjs-backend-wasm@^4.22.0`,
+    )
+  }
+  const active = tf.findBackend('wasm') as { wasm?: unknown } | null
+  let build: ReturnType<typeof registerNodeWasmFactory> | undefined
+  if (active === null) {
+    build = registerNodeWasmFactory(wanted)
+    if (!wasmKernelsRegistered) {
+      // Before setBackend: the engine runs each kernel's setupFunc when the backend instance is created.
+      registerWasmTrainingKernels()
+      wasmKernelsRegistered = true
+    }
+  }
+  await setBackendOrThrow('wasm', 'the wasm backend')
+  const actualThreads = wasm.getThreadsCount()
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT')
+  const notes: string[] = []
+  if (build === undefined) notes.push('already started in this process; its thread count cannot change')
+  if (!simd) notes.push('this Node has no WebAssembly SIMD: the slow scalar build runs')
+  if (actualThreads < wanted && build !== undefined) notes.push(`asked for ${wanted} threads, got ${actualThreads}`)
+  return {
+    backend: 'wasm',
+    device: 'wasm',
+    reason: [`${why}: wasm (XNNPACK, ${actualThreads} thread${actualThreads === 1 ? '' : 's'}${simd ? ', SIMD' : ''})`, ...notes].join('; '),
+    threads: actualThreads,
+    simd,
+  }
+}
+
+async function startAuto(threads: number | undefined): Promise<BackendInfo> {
+  const info = await startWasm(threads, 'auto: wasm is the CPU default that always installs')
+  const native = await loadNativeCpu({ threads: info.threads ?? 1 })
+  if (native.enabled) {
+    return { ...info, device: 'wasm+native', reason: `${info.reason}; ${native.reason}` }
+  }
+  return { ...info, skipped: [`wasm+native: ${native.reason}`] }
+}
+
+async function startWebGpuDevice(): Promise<BackendInfo> {
+  // src/webgpu-backend.ts owns Dawn, adapters and the WebGPU kernels; it is loaded only when asked for.
+  const { startWebGpu } = await import('./webgpu-backend')
+  return startWebGpu()
+}
+
+interface TfjsNodeModule {
+  version?: { 'tfjs-node'?: string }
+}
+
+async function startTensorflow(): Promise<BackendInfo> {
+  const failures: string[] = []
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
+    let mod: TfjsNodeModule
+    try {
+      // A variable specifier: bundlers must not try to resolve these optional peers at build time.
+      const specifier: string = pkg
+      mod = (await import(/* @vite-ignore */ specifier)) as TfjsNodeModule
+    } catch (err) {
+      failures.push(`${pkg}: ${firstLine(messageOf(err))}`)
+      continue
+    }
+    await setBackendOrThrow('tensorflow', `${pkg}'s libtensorflow binding`)
+    return {
+      backend: 'tensorflow',
+      device: 'tensorflow',
+      reason: `requested: ${pkg}`,
+      adapter: `${pkg}@${mod.version?.['tfjs-node'] ?? 'unknown'} (libtensorflow)`,
+    }
+  }
+  throw new Error(`initBackend: device 'tensorflow' needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, and neither loads (${failures.join('; ')}). ${TFJS_NODE_HELP}`)
+}
+
+async function setBackendOrThrow(name: string, what: string): Promise<void> {
+  let ok: boolean
+  try {
+    ok = await tf.setBackend(name)
+  } catch (err) {
+    throw new Error(`initBackend: ${what} failed to start: ${messageOf(err)}`)
+  }
+  if (!ok) throw new Error(`initBackend: ${what} failed to start (tfjs printed the cause above)`)
   await tf.ready()
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text
 }

@@ -1,0 +1,50 @@
+// The only place this package registers wasm kernels (STYLE.md (c), after tfjs-backend-wasm's register_all_kernels.ts):
+// the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
+// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul), and fixes for wrong ones (OneHot,
+// MaxPoolGrad). initBackend calls registerWasmTrainingKernels() once, before the wasm backend starts, because the
+// engine runs kernels' setupFuncs (which bind the C++ functions) when a backend instance is created.
+import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
+import type { KernelConfig } from '@tensorflow/tfjs-core'
+import { batchMatMulConfig } from './BatchMatMul'
+import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
+import { conv2DBackpropInputConfig } from './Conv2DBackpropInput'
+import { fusedMatMulConfig } from './FusedMatMul'
+import { maxPoolGradConfig } from './MaxPoolGrad'
+import { oneHotConfig } from './OneHot'
+import { saveOriginal } from './_originals'
+import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
+
+/** Shipped kernels that replacements delegate to; saved before anything is replaced. */
+const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'OneHot'] as const
+
+/** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
+export const WASM_TRAINING_KERNELS = [
+  'BatchMatMul',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'MaxPoolGrad',
+  'OneHot',
+  'UnsortedSegmentSum',
+  '_FusedMatMul',
+] as const
+
+export function registerWasmTrainingKernels(): void {
+  for (const name of DELEGATED) {
+    if (saveOriginal(name) === undefined) {
+      throw new Error(`multi-device: tfjs-backend-wasm registered no '${name}' kernel; is @tensorflow/tfjs-backend-wasm 4.22 imported?`)
+    }
+  }
+  const kernelConfigs: KernelConfig[] = [
+    batchMatMulConfig(),
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    maxPoolGradConfig,
+    oneHotConfig(),
+    unsortedSegmentSumConfig,
+    fusedMatMulConfig(),
+  ]
+  for (const config of kernelConfigs) {
+    if (getKernel(config.kernelName, config.backendName) !== undefined) unregisterKernel(config.kernelName, config.backendName)
+    registerKernel(config)
+  }
+}

@@ -3,3 +3,21 @@ import './register-core'
 export { initBackend } from './init-backend'
 export type { BackendInfo, Device, InitBackendOptions } from './init-backend'
 export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
+// Data parallelism (src/data-parallel): N replicas in worker threads, gradients all-reduced through shared memory.
+export { createDataParallel, defaultReplicaLayout } from './data-parallel/data-parallel'
+export type {
+  BatchInput,
+  DataParallel,
+  DataParallelOptimizerState,
+  DataParallelOptions,
+  NamedArray,
+  ReplicaDevice,
+  StepOptions,
+  StepResult,
+} from './data-parallel/data-parallel'
+export type { JsonValue, Replica, ReplicaContext, ReplicaModel, ReplicaSpec, ReplicaTensor } from './data-parallel/replica-spec'
+export type { SgdHyperParameters } from './data-parallel/sharded-sgd'
+export type { WorkerLoader } from './data-parallel/_worker-bootstrap'
+export { crossEntropy } from './data-parallel/cross-entropy-replica'
+/** Entry point of a data-parallel worker started from the built package; not for direct use. */
+export { runReplicaWorker } from './data-parallel/replica-worker'

@@ -1,0 +1,69 @@
+// Messages between the coordinator and its replica workers. Only small control data travels by message; tensors
+// travel through the SharedArrayBuffers named here (posting a SharedArrayBuffer shares it, it does not copy it).
+import type { BackendInfo, InitBackendOptions } from '../init-backend'
+import type { SgdHyperParameters } from './sharded-sgd'
+import type { ReplicaSpec } from './replica-spec'
+
+export type SharedDtype = 'float32' | 'int32'
+
+export interface TensorEntry {
+  name: string
+  shape: number[]
+  dtype: SharedDtype
+  kind: 'parameter' | 'buffer'
+  /** Element offset in the flat parameter (or buffer) vector. */
+  offset: number
+  size: number
+}
+
+export interface Manifest {
+  parameters: TensorEntry[]
+  buffers: TensorEntry[]
+  parameterCount: number
+  bufferCount: number
+}
+
+export interface SharedState {
+  /** Int32 control words (see _barrier.ts). */
+  ctrl: SharedArrayBuffer
+  /** Float32 [parameterCount]: the parameters; every replica loads them after each update. */
+  params: SharedArrayBuffer
+  /** Float32 [parameterCount]: SGD momentum buffers. */
+  momentum: SharedArrayBuffer
+  /** Float32 [replicas, parameterCount]: each replica's weighted gradient; slot 0 receives the sum. */
+  grads: SharedArrayBuffer
+  /** Float32 [bufferCount]: replica 0's buffers (BatchNorm running stats). */
+  buffers: SharedArrayBuffer
+  /** Float64 [replicas]: partial squared gradient norms for clipping. */
+  norms: SharedArrayBuffer
+}
+
+/** A shard: `shape` elements starting at element `offset` of `buffer`. */
+export interface SharedShard {
+  buffer: SharedArrayBuffer
+  dtype: SharedDtype
+  offset: number
+  shape: number[]
+}
+
+export interface WorkerConfig {
+  rank: number
+  replicas: number
+  spec: ReplicaSpec
+  backend: InitBackendOptions
+  hyper: SgdHyperParameters
+  broadcastBuffers: boolean
+}
+
+export type ToWorker =
+  | { type: 'init'; shared: SharedState; manifest: Manifest }
+  | { type: 'step'; lr: number; clipGradNorm: number; weight: number; x: SharedShard; y: SharedShard }
+  | { type: 'load' }
+  | { type: 'dispose' }
+
+export type FromWorker =
+  | { type: 'manifest'; rank: number; manifest: Manifest; backend: BackendInfo }
+  | { type: 'initialized'; rank: number }
+  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number }
+  | { type: 'loaded'; rank: number }
+  | { type: 'error'; rank: number; message: string }

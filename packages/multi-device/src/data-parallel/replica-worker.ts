@@ -1,0 +1,219 @@
+// The replica side of data parallelism: runs inside a worker thread, which has its own module instances and therefore
+// its own tfjs engine and backend. Started by the bootstrap in _worker-bootstrap.ts; never imported by user code.
+import * as tf from '@tensorflow/tfjs-core'
+import { parentPort, workerData } from 'node:worker_threads'
+import { initBackend } from '../init-backend'
+import { CTRL_HAS_MOMENTUM, barrier } from './_barrier'
+import type { FromWorker, Manifest, SharedShard, SharedState, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
+import { toReplica } from './cross-entropy-replica'
+import type { Replica, ReplicaContext, ReplicaTensor } from './replica-spec'
+import { sgdUpdateSlice } from './sharded-sgd'
+
+/** Imports a module by specifier (the bootstrap supplies one that goes through vite-node in workspace runs). */
+export type ModuleImporter = (specifier: string, from: string | undefined) => Promise<Record<string, unknown>>
+
+interface Views {
+  ctrl: Int32Array
+  params: Float32Array
+  momentum: Float32Array
+  grads: Float32Array
+  buffers: Float32Array
+  norms: Float64Array
+}
+
+/** Entry point of a replica worker (exported for the bootstrap only). */
+export async function runReplicaWorker(importModule: ModuleImporter): Promise<void> {
+  const port = parentPort
+  if (port === null) throw new Error('runReplicaWorker: must run inside a worker thread')
+  const config = (workerData as { config: WorkerConfig }).config
+  const { rank, replicas } = config
+  const post = (message: FromWorker): void => port.postMessage(message)
+
+  const backend = await initBackend(config.backend)
+  const exportName = config.spec.export ?? 'createReplica'
+  const mod = await importModule(config.spec.module, config.spec.from)
+  const factory = mod[exportName]
+  if (typeof factory !== 'function') {
+    throw new Error(`replica module '${config.spec.module}' has no function export '${exportName}' (exports: ${Object.keys(mod).join(', ')})`)
+  }
+  const build = factory as (options: unknown, context: ReplicaContext) => unknown
+  const replica: Replica = toReplica(await build(config.spec.options ?? {}, { rank, replicas }), `${config.spec.module}#${exportName}`)
+  const params = replica.parameters()
+  const buffers = config.broadcastBuffers ? (replica.buffers?.() ?? []) : []
+  const manifest = buildManifest(params, buffers)
+  post({ type: 'manifest', rank, manifest, backend })
+
+  let views: Views | undefined
+  const handle = async (message: ToWorker): Promise<void> => {
+    if (message.type === 'init') {
+      views = viewsOf(message.shared)
+      // DistributedDataParallel broadcasts rank 0's parameters and buffers at construction: replicas start identical.
+      if (rank === 0) {
+        await writeTensors(params, manifest.parameters, views.params)
+        await writeTensors(buffers, manifest.buffers, views.buffers)
+      }
+      barrier(views.ctrl, replicas)
+      if (rank !== 0) {
+        loadTensors(params, manifest.parameters, views.params)
+        loadTensors(buffers, manifest.buffers, views.buffers)
+      }
+      post({ type: 'initialized', rank })
+    } else if (message.type === 'step') {
+      if (views === undefined) throw new Error('step before init')
+      const { loss, gradNorm } = await step(message, views)
+      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors })
+    } else if (message.type === 'load') {
+      if (views === undefined) throw new Error('load before init')
+      loadTensors(params, manifest.parameters, views.params)
+      loadTensors(buffers, manifest.buffers, views.buffers)
+      post({ type: 'loaded', rank })
+    } else {
+      replica.dispose?.()
+      port.close()
+    }
+  }
+
+  const step = async (message: Extract<ToWorker, { type: 'step' }>, v: Views): Promise<{ loss: number; gradNorm: number }> => {
+    const P = manifest.parameterCount
+    const slot = v.grads.subarray(rank * P, (rank + 1) * P)
+    let loss = 0
+    if (sizeOf(message.x.shape) > 0) {
+      const x = tensorOf(message.x)
+      const y = tensorOf(message.y)
+      const { value, grads } = tf.variableGrads(() => replica.loss(x, y), params.map((p) => p.value))
+      try {
+        // data(), not dataSync(): WebGPU reads back asynchronously.
+        loss = (await value.data())[0] as number
+        // Weighting by shard size makes the sum over replicas the gradient of the full batch's mean loss.
+        for (const [i, p] of params.entries()) {
+          const entry = manifest.parameters[i] as TensorEntry
+          const g = grads[p.value.name]
+          if (g === undefined) slot.fill(0, entry.offset, entry.offset + entry.size)
+          else scaleInto(slot, entry.offset, (await g.data()) as Float32Array, message.weight)
+        }
+      } finally {
+        tf.dispose([x, y, value, ...Object.values(grads)])
+      }
+    } else {
+      slot.fill(0)
+    }
+    if (rank === 0) await writeTensors(buffers, manifest.buffers, v.buffers)
+    barrier(v.ctrl, replicas)
+
+    // Reduce-scatter: this replica sums its 1/N slice over all replicas' slots into slot 0, then updates that slice.
+    const start = Math.floor((rank * P) / replicas)
+    const end = Math.floor(((rank + 1) * P) / replicas)
+    const sum = v.grads.subarray(0, P)
+    for (let r = 1; r < replicas; r++) {
+      const other = v.grads.subarray(r * P, (r + 1) * P)
+      for (let i = start; i < end; i++) sum[i] = (sum[i] as number) + (other[i] as number)
+    }
+    let gradScale = 1
+    let gradNorm = Number.NaN
+    if (message.clipGradNorm > 0) {
+      let squares = 0
+      for (let i = start; i < end; i++) squares += (sum[i] as number) * (sum[i] as number)
+      v.norms[rank] = squares
+      barrier(v.ctrl, replicas)
+      let total = 0
+      for (let r = 0; r < replicas; r++) total += v.norms[r] as number
+      gradNorm = Math.sqrt(total)
+      // torch.nn.utils.clip_grad_norm_: coef = max_norm / (total + 1e-6), applied only when < 1.
+      gradScale = Math.min(message.clipGradNorm / (gradNorm + 1e-6), 1)
+    }
+    sgdUpdateSlice({
+      params: v.params,
+      grads: sum,
+      momentumBuffer: v.momentum,
+      start,
+      end,
+      lr: message.lr,
+      hyper: config.hyper,
+      firstStep: Atomics.load(v.ctrl, CTRL_HAS_MOMENTUM) === 0,
+      gradScale,
+    })
+    barrier(v.ctrl, replicas)
+    if (rank === 0 && config.hyper.momentum !== 0) Atomics.store(v.ctrl, CTRL_HAS_MOMENTUM, 1)
+    loadTensors(params, manifest.parameters, v.params)
+    if (rank !== 0) loadTensors(buffers, manifest.buffers, v.buffers)
+    return { loss, gradNorm }
+  }
+
+  // One message at a time, in order: a step must finish before the next (or a load) starts.
+  let queue = Promise.resolve()
+  port.on('message', (message: ToWorker) => {
+    queue = queue
+      .then(() => handle(message))
+      .catch((error: unknown) => {
+        post({ type: 'error', rank, message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+      })
+  })
+}
+
+function buildManifest(params: ReplicaTensor[], buffers: ReplicaTensor[]): Manifest {
+  const entries = (list: ReplicaTensor[], kind: 'parameter' | 'buffer'): { entries: TensorEntry[]; count: number } => {
+    let offset = 0
+    const out = list.map((t) => {
+      const dtype = t.value.dtype
+      if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`data-parallel: ${kind} '${t.name}' has dtype ${dtype}; only float32/int32 are shared`)
+      if (kind === 'parameter' && dtype !== 'float32') throw new Error(`data-parallel: parameter '${t.name}' must be float32, is ${dtype}`)
+      const e: TensorEntry = { name: t.name, shape: [...t.value.shape], dtype, kind, offset, size: t.value.size }
+      offset += t.value.size
+      return e
+    })
+    return { entries: out, count: offset }
+  }
+  const p = entries(params, 'parameter')
+  const b = entries(buffers, 'buffer')
+  return { parameters: p.entries, buffers: b.entries, parameterCount: p.count, bufferCount: b.count }
+}
+
+function viewsOf(s: SharedState): Views {
+  return {
+    ctrl: new Int32Array(s.ctrl),
+    params: new Float32Array(s.params),
+    momentum: new Float32Array(s.momentum),
+    grads: new Float32Array(s.grads),
+    buffers: new Float32Array(s.buffers),
+    norms: new Float64Array(s.norms),
+  }
+}
+
+async function writeTensors(tensors: ReplicaTensor[], entries: TensorEntry[], into: Float32Array): Promise<void> {
+  for (const [i, t] of tensors.entries()) {
+    const e = entries[i] as TensorEntry
+    into.set((await t.value.data()) as Float32Array | Int32Array, e.offset)
+  }
+}
+
+function loadTensors(tensors: ReplicaTensor[], entries: TensorEntry[], from: Float32Array): void {
+  tf.tidy(() => {
+    tensors.forEach((t, i) => {
+      const e = entries[i] as TensorEntry
+      const flat = from.slice(e.offset, e.offset + e.size) // a private copy: the shared memory changes next step
+      t.value.assign(tf.tensor(e.dtype === 'int32' ? Int32Array.from(flat) : flat, e.shape, e.dtype))
+    })
+  })
+}
+
+function scaleInto(into: Float32Array, offset: number, g: Float32Array, weight: number): void {
+  if (weight === 1) {
+    into.set(g, offset)
+    return
+  }
+  for (let i = 0; i < g.length; i++) into[offset + i] = Math.fround((g[i] as number) * weight)
+}
+
+function tensorOf(shard: SharedShard): tf.Tensor {
+  const size = sizeOf(shard.shape)
+  // Copied out of shared memory: some backends keep a reference to the array they are given.
+  const data =
+    shard.dtype === 'int32'
+      ? new Int32Array(shard.buffer, shard.offset * 4, size).slice()
+      : new Float32Array(shard.buffer, shard.offset * 4, size).slice()
+  return tf.tensor(data, shard.shape, shard.dtype)
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1)
+}

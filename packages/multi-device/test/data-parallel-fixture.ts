@@ -1,0 +1,59 @@
+// A BN-free conv + dense classifier for the data-parallel tests, built by a replica worker from this module
+// (`createReplica`) and mirrored in PyTorch by the reference script in data-parallel.test.ts.
+import * as tf from '@tensorflow/tfjs-core'
+
+export interface FixtureOptions {
+  seed?: number
+  /** 'nhwc': x is [N, H, W, C]. 'features-first': x is [H*W*C, N] (the batch on axis 1, like the LM's [seqLen, batch]). */
+  layout?: 'nhwc' | 'features-first'
+  /** Seed replica r with `seed + 1000·r`: only replica 0's weights may matter (DDP broadcasts them). */
+  seedPerRank?: boolean
+  /** Make forward throw (to test error reporting). */
+  failInForward?: boolean
+}
+
+export const FIXTURE = { size: 6, channels: 2, filters: 3, classes: 4 } as const
+
+/** Deterministic initial values (a plain LCG) so that every process can rebuild the same weights. */
+export function fixtureInitialWeights(seed: number): { convW: Float32Array; convB: Float32Array; fcW: Float32Array; fcB: Float32Array } {
+  let state = seed >>> 0
+  const next = (scale: number): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return (state / 2 ** 32 - 0.5) * 2 * scale
+  }
+  const { size, channels, filters, classes } = FIXTURE
+  const fill = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => next(scale))
+  const features = (size / 2) * (size / 2) * filters
+  return { convW: fill(3 * 3 * channels * filters, 0.5), convB: fill(filters, 0.1), fcW: fill(features * classes, 0.3), fcB: fill(classes, 0.1) }
+}
+
+/** conv3x3 (same) -> relu -> avgpool 2 -> flatten (NHWC order) -> dense. */
+export function createReplica(options: FixtureOptions = {}, context: { rank: number } = { rank: 0 }) {
+  const { size, channels, filters, classes } = FIXTURE
+  const w = fixtureInitialWeights((options.seed ?? 1) + (options.seedPerRank ? 1000 * context.rank : 0))
+  const features = (size / 2) * (size / 2) * filters
+  const params = [
+    { name: 'conv.weight', value: tf.variable(tf.tensor4d(w.convW, [3, 3, channels, filters])), kind: 'parameter' as const },
+    { name: 'conv.bias', value: tf.variable(tf.tensor1d(w.convB)), kind: 'parameter' as const },
+    { name: 'fc.weight', value: tf.variable(tf.tensor2d(w.fcW, [features, classes])), kind: 'parameter' as const },
+    { name: 'fc.bias', value: tf.variable(tf.tensor1d(w.fcB)), kind: 'parameter' as const },
+  ]
+  const [convW, convB, fcW, fcB] = params.map((p) => p.value) as [tf.Variable, tf.Variable, tf.Variable, tf.Variable]
+  return {
+    parameters: () => params,
+    namedTensors: () => params,
+    forward(x: tf.Tensor, _options: { training: boolean }): tf.Tensor {
+      if (options.failInForward) throw new Error('fixture: forward failed on purpose')
+      return tf.tidy(() => {
+        const images =
+          options.layout === 'features-first'
+            ? tf.reshape(tf.transpose(x), [-1, size, size, channels]) // (N, H, W, C)
+            : (x as tf.Tensor4D)
+        const h = tf.relu(tf.add(tf.conv2d(images as tf.Tensor4D, convW as tf.Tensor4D, 1, 'same'), convB))
+        const pooled = tf.avgPool(h as tf.Tensor4D, 2, 2, 'valid') // (N, H/2, W/2, filters)
+        return tf.add(tf.matMul(tf.reshape(pooled, [-1, features]), fcW), fcB) // (N, classes)
+      })
+    },
+    dispose: () => params.forEach((p) => p.value.dispose()),
+  }
+}

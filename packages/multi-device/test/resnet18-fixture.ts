@@ -77,7 +77,7 @@ export function resnet18(numClasses: number, width = 64): ResNetFixture {
     for (const { name, cin: i, cout: o, stride } of blocks) {
       const out = convBn(tf.relu(convBn(h, `${name}.conv1.weight`, `${name}.bn1`, stride, 1)), `${name}.conv2.weight`, `${name}.bn2`, 1, 1)
       const shortcut = stride !== 1 || i !== o ? convBn(h, `${name}.downsample.0.weight`, `${name}.downsample.1`, stride, 0) : h
-      h = tf.relu(tf.add(out, shortcut))
+      h = tf.relu(tf.add(out, shortcut)) as tf.Tensor4D
     }
     const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D // (N, C)
     return tf.add(tf.matMul(pooled, p('fc.weight') as tf.Tensor2D), p('fc.bias'))

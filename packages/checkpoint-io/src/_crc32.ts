@@ -1,4 +1,6 @@
-// CRC-32 (IEEE, as zip uses). node:zlib.crc32 only exists from Node 20.15/22.2, so a table keeps us on any Node >= 20.
+import * as zlib from 'node:zlib'
+
+// CRC-32 (IEEE, as zip uses). node:zlib.crc32 (native) exists from Node 20.15 / 22.2; older Node uses the table.
 const TABLE = (() => {
   const t = new Uint32Array(256)
   for (let i = 0; i < 256; i++) {
@@ -9,8 +11,14 @@ const TABLE = (() => {
   return t
 })()
 
-export function crc32(bytes: Uint8Array, previous = 0): number {
+const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32
+
+export function crc32Table(bytes: Uint8Array, previous = 0): number {
   let c = ~previous >>> 0
   for (let i = 0; i < bytes.length; i++) c = (TABLE[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8)
   return ~c >>> 0
+}
+
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  return native ? native(bytes, previous) >>> 0 : crc32Table(bytes, previous)
 }

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { REPO_ROOT } from '@tinylab/test-utils/paths'
+import { describe, expect, it } from 'vitest'
+import { type HostTensor, CheckpointManager, loadCheckpoint } from '../src/index'
+import { ELEMENTS, stateFor } from './_kill-writer'
+
+// 20 kills of the default format (the issue's bar); the .pth writer shares writeFileAtomic, so fewer rounds there.
+const ROUNDS: Record<string, number> = { safetensors: 20, pth: 8 }
+
+/** Starts the writer, lets it save at least once more, kills it at a random moment, and returns the last step it reported. */
+function runAndKill(dir: string, format: string, delayMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '_kill-writer.ts'), dir, format], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let lastSaved = -1
+    let stderr = ''
+    let armed = false
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const m of chunk.toString().matchAll(/saved (\d+)/gu)) lastSaved = Number(m[1])
+      if (!armed) {
+        armed = true
+        setTimeout(() => child.kill('SIGKILL'), delayMs)
+      }
+    })
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve(lastSaved)
+      else reject(new Error(`writer exited by itself (code ${code}): ${stderr}`))
+    })
+  })
+}
+
+function expectComplete(state: Record<string, unknown>, what: string): number {
+  const step = state.step as number
+  const expected = stateFor(step)
+  expect(state.epoch, what).toBe(step)
+  for (const key of ['w.a', 'w.b'] as const) {
+    const t = (state.state_dict as Record<string, HostTensor>)[key] as HostTensor
+    expect(t.size, what).toBe(ELEMENTS)
+    expect(Buffer.from(t.bytes()).equals(Buffer.from(expected.state_dict[key]?.bytes() as Uint8Array)), `${what} ${key}`).toBe(true)
+  }
+  return step
+}
+
+describe.each(['safetensors', 'pth'])('SIGKILL while saving (%s)', (format) => {
+  it(`the last complete checkpoint always loads, over ${ROUNDS[format]} kills`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), `kill-${format}-`))
+    let previous = 0
+    let tornWrites = 0
+    let seed = 12345
+    for (let round = 0; round < (ROUNDS[format] ?? 0); round++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      const lastReported = await runAndKill(dir, format, 10 + (seed % 250))
+      if (readdirSync(dir).some((n) => n.includes('.tmp-'))) tornWrites++
+      const manager = await CheckpointManager.open({ dir, format: format as 'safetensors' | 'pth' })
+      expect(readdirSync(dir).filter((n) => n.includes('.tmp-')), 'stale temp files are cleaned').toEqual([])
+      const step = expectComplete(await loadCheckpoint(manager.path('checkpoint')), `round ${round}`)
+      // Durable and monotonic: at least the last save the child reported, never older than before.
+      expect(step).toBeGreaterThanOrEqual(Math.max(lastReported, previous))
+      if (step >= 3) expectComplete(await loadCheckpoint(manager.path('model_best')), `round ${round} best`)
+      previous = step
+    }
+    // The kills must have landed inside writes, or this test proves nothing.
+    expect(tornWrites).toBeGreaterThan(0)
+    console.info(`${format}: ${ROUNDS[format]} kills, ${tornWrites} left a torn temp file, final step ${previous}`)
+  })
+})

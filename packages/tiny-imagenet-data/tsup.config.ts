@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
 import { base } from '../../tsup.base'
 
-export default defineConfig(base)
+// decode-worker is started by file name from worker-pool.ts, so it must be an entry of its own.
+export default defineConfig({ ...base, entry: ['src/index.ts', 'src/cli.ts', 'src/decode-worker.ts'] })

@@ -1,0 +1,171 @@
+import { randInt } from './random'
+
+/** torchvision.transforms.Normalize values for ImageNet-trained models (imagenet/main.py). */
+export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406]
+export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225]
+
+export type Augment = 'none' | 'random-crop' | 'random-resized-crop'
+
+export interface TransformOptions {
+  /** Output side in pixels. Default 64 (Tiny-ImageNet's native size). */
+  size?: number
+  /**
+   * 'none': resize to `size` (a copy for 64x64 inputs). 'random-crop': RandomCrop(size, padding) with zero padding
+   * (the CIFAR recipe). 'random-resized-crop': RandomResizedCrop(size, scale, ratio), the imagenet/main.py recipe.
+   */
+  augment?: Augment
+  /** RandomHorizontalFlip(p=0.5). Default false. */
+  flip?: boolean
+  /** Zero padding on each side for 'random-crop'. Default 4. */
+  padding?: number
+  /** RandomResizedCrop area fraction range. Default [0.08, 1]. */
+  scale?: [number, number]
+  /** RandomResizedCrop aspect ratio range. Default [3/4, 4/3]. */
+  ratio?: [number, number]
+  mean?: [number, number, number]
+  std?: [number, number, number]
+}
+
+/** Crop window in source pixels: top, left, height, width. */
+export interface CropWindow {
+  top: number
+  left: number
+  height: number
+  width: number
+}
+
+/**
+ * `RandomResizedCrop.get_params` (torchvision/transforms/transforms.py): up to 10 tries of a random area in `scale`
+ * and log-uniform aspect ratio in `ratio`; when none fits, the largest centred crop whose ratio is within bounds.
+ */
+export function randomResizedCropParams(height: number, width: number, rand: () => number, scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3]): CropWindow {
+  const area = height * width
+  const logLo = Math.log(ratio[0])
+  const logHi = Math.log(ratio[1])
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * (scale[0] + rand() * (scale[1] - scale[0]))
+    const aspect = Math.exp(logLo + rand() * (logHi - logLo))
+    const w = Math.round(Math.sqrt(targetArea * aspect))
+    const h = Math.round(Math.sqrt(targetArea / aspect))
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      return { top: randInt(rand, 0, height - h + 1), left: randInt(rand, 0, width - w + 1), height: h, width: w }
+    }
+  }
+  const inRatio = width / height
+  let w = width
+  let h = height
+  if (inRatio < Math.min(...ratio)) h = Math.round(w / Math.min(...ratio))
+  else if (inRatio > Math.max(...ratio)) w = Math.round(h * Math.max(...ratio))
+  return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w }
+}
+
+/** Per-axis bilinear taps with half-pixel centres, clamped to the crop (PIL crop-then-resize upsampling). */
+function taps(start: number, length: number, size: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(size)
+  const i1 = new Int32Array(size)
+  const f = new Float32Array(size)
+  const scale = length / size
+  for (let o = 0; o < size; o++) {
+    const src = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), length - 1)
+    const lo = Math.floor(src)
+    i0[o] = start + lo
+    i1[o] = start + Math.min(lo + 1, length - 1)
+    f[o] = src - lo
+  }
+  return { i0, i1, f }
+}
+
+/**
+ * Transforms one RGB uint8 HWC image and writes it, normalised ((v/255 - mean) / std), as float32 HWC into `out`
+ * at `offset` (size*size*3 values). `rand` is the sample's own stream (see `rngFor`).
+ * Resizing is bilinear without antialiasing: exact for the upsampling that 64x64 inputs need, approximate when an
+ * image larger than `size` is shrunk.
+ *
+ * @example
+ * ```ts
+ * const out = new Float32Array(64 * 64 * 3)
+ * transformImage(img.data, 64, 64, out, 0, rngFor(seed, epoch, index), { augment: 'random-resized-crop', flip: true })
+ * ```
+ */
+export function transformImage(src: Uint8Array, height: number, width: number, out: Float32Array, offset: number, rand: () => number, options: TransformOptions = {}): void {
+  const size = options.size ?? 64
+  const augment = options.augment ?? 'none'
+  const mean = options.mean ?? IMAGENET_MEAN
+  const std = options.std ?? IMAGENET_STD
+  const mul0 = 1 / (255 * std[0])
+  const mul1 = 1 / (255 * std[1])
+  const mul2 = 1 / (255 * std[2])
+  const add0 = -mean[0] / std[0]
+  const add1 = -mean[1] / std[1]
+  const add2 = -mean[2] / std[2]
+
+  if (augment === 'random-crop') {
+    const pad = options.padding ?? 4
+    // torchvision RandomCrop(size, padding): pad with fill 0, then i = randint(0, H + 2p - size + 1).
+    const top = randInt(rand, 0, height + 2 * pad - size + 1) - pad
+    const left = randInt(rand, 0, width + 2 * pad - size + 1) - pad
+    const flip = options.flip === true && rand() < 0.5
+    for (let y = 0; y < size; y++) {
+      const sy = top + y
+      const rowOut = offset + y * size * 3
+      for (let x = 0; x < size; x++) {
+        const sx = left + (flip ? size - 1 - x : x)
+        const o = rowOut + x * 3
+        if (sy < 0 || sy >= height || sx < 0 || sx >= width) {
+          out[o] = add0
+          out[o + 1] = add1
+          out[o + 2] = add2
+        } else {
+          const s = (sy * width + sx) * 3
+          out[o] = (src[s] as number) * mul0 + add0
+          out[o + 1] = (src[s + 1] as number) * mul1 + add1
+          out[o + 2] = (src[s + 2] as number) * mul2 + add2
+        }
+      }
+    }
+    return
+  }
+
+  const win: CropWindow = augment === 'random-resized-crop' ? randomResizedCropParams(height, width, rand, options.scale, options.ratio) : { top: 0, left: 0, height, width }
+  const flip = options.flip === true && rand() < 0.5
+  if (win.height === size && win.width === size) {
+    for (let y = 0; y < size; y++) {
+      const rowOut = offset + y * size * 3
+      const rowIn = ((win.top + y) * width + win.left) * 3
+      for (let x = 0; x < size; x++) {
+        const o = rowOut + x * 3
+        const s = rowIn + (flip ? size - 1 - x : x) * 3
+        out[o] = (src[s] as number) * mul0 + add0
+        out[o + 1] = (src[s + 1] as number) * mul1 + add1
+        out[o + 2] = (src[s + 2] as number) * mul2 + add2
+      }
+    }
+    return
+  }
+  const ty = taps(win.top, win.height, size)
+  const tx = taps(win.left, win.width, size)
+  for (let y = 0; y < size; y++) {
+    const r0 = (ty.i0[y] as number) * width
+    const r1 = (ty.i1[y] as number) * width
+    const fy = ty.f[y] as number
+    const rowOut = offset + y * size * 3
+    for (let x = 0; x < size; x++) {
+      const xs = flip ? size - 1 - x : x
+      const c0 = tx.i0[xs] as number
+      const c1 = tx.i1[xs] as number
+      const fx = tx.f[xs] as number
+      const a = (r0 + c0) * 3
+      const b = (r0 + c1) * 3
+      const c = (r1 + c0) * 3
+      const d = (r1 + c1) * 3
+      const w00 = (1 - fx) * (1 - fy)
+      const w01 = fx * (1 - fy)
+      const w10 = (1 - fx) * fy
+      const w11 = fx * fy
+      const o = rowOut + x * 3
+      out[o] = ((src[a] as number) * w00 + (src[b] as number) * w01 + (src[c] as number) * w10 + (src[d] as number) * w11) * mul0 + add0
+      out[o + 1] = ((src[a + 1] as number) * w00 + (src[b + 1] as number) * w01 + (src[c + 1] as number) * w10 + (src[d + 1] as number) * w11) * mul1 + add1
+      out[o + 2] = ((src[a + 2] as number) * w00 + (src[b + 2] as number) * w01 + (src[c + 2] as number) * w10 + (src[d + 2] as number) * w11) * mul2 + add2
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// Worker thread entry: decodes and augments batches for the loader. Started by worker-pool.ts, never imported.
+import { parentPort } from 'node:worker_threads'
+import { runBatch, runDecode } from './batch-job'
+import type { JobContext } from './batch-job'
+import { initJpegDecoder } from './jpeg'
+import type { WorkerReply, WorkerRequest } from './worker-pool'
+
+let ctx: JobContext | undefined
+const port = parentPort
+if (!port) throw new Error('decode-worker.ts must run in a worker thread')
+
+port.on('message', (msg: WorkerRequest) => {
+  void (async () => {
+    try {
+      await initJpegDecoder()
+      if (msg.kind === 'init') {
+        ctx = msg.ctx
+        port.postMessage({ id: msg.id, kind: 'ok' } satisfies WorkerReply)
+      } else if (msg.kind === 'batch') {
+        if (!ctx) throw new Error('worker used before init')
+        const r = runBatch(ctx, msg.indices, msg.epoch)
+        port.postMessage({ id: msg.id, kind: 'batch', ...r } satisfies WorkerReply, [r.x.buffer as ArrayBuffer, r.y.buffer as ArrayBuffer])
+      } else {
+        const r = runDecode(msg.paths, msg.indices, msg.height, msg.width, msg.skipBad)
+        port.postMessage({ id: msg.id, kind: 'decode', ...r } satisfies WorkerReply, [r.pixels.buffer as ArrayBuffer, r.ok.buffer as ArrayBuffer])
+      }
+    } catch (e) {
+      port.postMessage({ id: msg.id, kind: 'error', message: (e as Error).message } satisfies WorkerReply)
+    }
+  })()
+})

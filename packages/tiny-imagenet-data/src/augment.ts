@@ -128,6 +128,23 @@ export function transformImage(src: Uint8Array, height: number, width: number, o
 
   const win: CropWindow = augment === 'random-resized-crop' ? randomResizedCropParams(height, width, rand, options.scale, options.ratio) : { top: 0, left: 0, height, width }
   const flip = options.flip === true && rand() < 0.5
+  resizedCrop(src, height, width, win, flip, out, offset, options)
+}
+
+/**
+ * torchvision `F.resized_crop(img, top, left, height, width, [size, size])` (+ optional horizontal flip), bilinear,
+ * written normalised into `out` at `offset`. A window already `size` x `size` is copied exactly.
+ */
+export function resizedCrop(src: Uint8Array, height: number, width: number, win: CropWindow, flip: boolean, out: Float32Array, offset: number, options: TransformOptions = {}): void {
+  const size = options.size ?? 64
+  const mean = options.mean ?? IMAGENET_MEAN
+  const std = options.std ?? IMAGENET_STD
+  const mul0 = 1 / (255 * std[0])
+  const mul1 = 1 / (255 * std[1])
+  const mul2 = 1 / (255 * std[2])
+  const add0 = -mean[0] / std[0]
+  const add1 = -mean[1] / std[1]
+  const add2 = -mean[2] / std[2]
   if (win.height === size && win.width === size) {
     for (let y = 0; y < size; y++) {
       const rowOut = offset + y * size * 3

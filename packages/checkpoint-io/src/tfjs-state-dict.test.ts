@@ -71,3 +71,26 @@ describe('loadStateDict / toStateDict', () => {
     expect(() => loadStateDict(m, { 'fc.weight': f32([4, 5]) }, { strict: false })).toThrow(/size mismatch for fc\.weight/)
   })
 })
+
+describe('optimizer state <-> torch layout', () => {
+  it('momentum buffers follow their parameter layout both ways', async () => {
+    const { optimizerStateFromTorch, optimizerStateToTorch } = await import('./tfjs-optimizer-state')
+    const params = model().slice(0, 2)
+    const conv = tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 1)
+    const fc = tf.randomNormal([4, 5], 0, 1, 'float32', 2)
+    const groups = [{ lr: 0.1, momentum: 0.9, params: [0, 1] }]
+    const torchState = (await optimizerStateToTorch({ state: { 0: { momentum_buffer: conv }, 1: { momentum_buffer: fc } }, param_groups: groups }, params)) as {
+      state: Record<string, { momentum_buffer: HostTensor }>
+    }
+    expect(torchState.state['0']?.momentum_buffer.shape).toEqual([4, 2, 3, 3])
+    expect(torchState.state['1']?.momentum_buffer.shape).toEqual([5, 4])
+    const convArr = (await conv.array()) as number[][][][]
+    // torch buf[o, i, h, w] == tfjs buf[h, w, i, o]
+    expect(torchState.state['0']?.momentum_buffer.data[((3 * 2 + 1) * 3 + 2) * 3 + 0]).toBe(Math.fround(convArr[2]?.[0]?.[1]?.[3] ?? Number.NaN))
+    const back = optimizerStateFromTorch(torchState as unknown as Parameters<typeof optimizerStateFromTorch>[0], params)
+    expect(await (back.state[0]?.momentum_buffer as tf.Tensor).array()).toEqual(convArr)
+    expect(await (back.state[1]?.momentum_buffer as tf.Tensor).array()).toEqual(await fc.array())
+    expect(back.param_groups).toEqual(groups)
+    expect(() => optimizerStateFromTorch({ state: { 7: { momentum_buffer: null } }, param_groups: [] }, params)).toThrow(/index 7, but the model has 2 parameters/)
+  })
+})

@@ -50,6 +50,14 @@ export const trainingKernelCases: ParityCase[] = [
   { name: 'maxPool 2x2 stride 2 valid, odd size', run: () => grads((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), [seeded([1, 7, 9, 2], 104)]) },
   { name: 'maxPool 3x3 stride 1 same', run: () => grads((x) => tf.maxPool(x as tf.Tensor4D, 3, 1, 'same'), [seeded([1, 6, 5, 2], 105)]) },
   {
+    // The batch-norm gradient's broadcast tile (replaced by a broadcasting add) and a non-broadcast tile (shipped).
+    name: 'tile: per-channel broadcast to (N, H, W, C) and a 2x3 repeat',
+    run: () => [
+      ...grads((x) => tf.tile(x, [2, 5, 3, 1]), [seeded([1, 1, 1, 7], 114)]),
+      ...grads((x) => tf.tile(x, [2, 3]), [seeded([3, 4], 115)]),
+    ],
+  },
+  {
     name: 'oneHot float32 / int32 / smoothed on-off values',
     run: () => {
       const ids = tf.tensor1d([4, 0, 2, 4, 9], 'int32')

@@ -1,6 +1,6 @@
 // The only place this package registers wasm kernels (STYLE.md (c), after tfjs-backend-wasm's register_all_kernels.ts):
 // the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
-// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul), and fixes for wrong ones (OneHot,
+// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile), and fixes for wrong ones (OneHot,
 // MaxPoolGrad). initBackend calls registerWasmTrainingKernels() once, before the wasm backend starts, because the
 // engine runs kernels' setupFuncs (which bind the C++ functions) when a backend instance is created.
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
@@ -12,10 +12,11 @@ import { fusedMatMulConfig } from './FusedMatMul'
 import { maxPoolGradConfig } from './MaxPoolGrad'
 import { oneHotConfig } from './OneHot'
 import { saveOriginal } from './_originals'
+import { tileConfig } from './Tile'
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
 
 /** Shipped kernels that replacements delegate to; saved before anything is replaced. */
-const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'OneHot'] as const
+const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'OneHot', 'Tile'] as const
 
 /** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
 export const WASM_TRAINING_KERNELS = [
@@ -24,6 +25,7 @@ export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropInput',
   'MaxPoolGrad',
   'OneHot',
+  'Tile',
   'UnsortedSegmentSum',
   '_FusedMatMul',
 ] as const
@@ -40,6 +42,7 @@ export function registerWasmTrainingKernels(): void {
     conv2DBackpropInputConfig,
     maxPoolGradConfig,
     oneHotConfig(),
+    tileConfig(),
     unsortedSegmentSumConfig,
     fusedMatMulConfig(),
   ]

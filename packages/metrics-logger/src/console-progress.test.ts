@@ -22,8 +22,10 @@ describe('ConsoleProgress', () => {
       'epoch 1 41/100 41.0% | 4.0 it/s | elapsed 0:10 | ETA 0:15 | loss 4.20\n',
       'epoch 1 81/100 81.0% | 4.0 it/s | elapsed 0:20 | ETA 0:05 | loss 3.40\n',
       'epoch 1 100/100 100.0% | 4.0 it/s | elapsed 0:25 | ETA 0:00 | loss 3.02\n',
-      'epoch 1 100/100 100.0% | 4.0 it/s | elapsed 0:25 | ETA 0:00\n',
     ])
+    p.tick(0)
+    p.done('finished')
+    expect(writes.at(-1)).toBe('epoch 1 100/100 100.0% | 4.0 it/s | elapsed 0:25 | ETA 0:00 | finished\n')
     expect(writes.every((w) => !w.includes('\r') && !w.includes('\x1b'))).toBe(true)
   })
 

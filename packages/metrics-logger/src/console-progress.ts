@@ -38,7 +38,7 @@ export class ConsoleProgress {
   private count = 0
   private readonly start: number
   private lastDraw = -Infinity
-  private lastLine = ''
+  private drawnCount = -1
   private readonly stream: ProgressStream
   private readonly tty: boolean
   private readonly intervalMs: number
@@ -74,19 +74,18 @@ export class ConsoleProgress {
   }
 
   private draw(line: string): void {
-    this.lastLine = line
+    this.drawnCount = this.count
     if (this.tty) {
       const width = this.stream.columns ?? 120
       this.stream.write(`\r${line.length > width - 1 ? line.slice(0, width - 1) : line}\x1b[K`)
     } else this.stream.write(`${line}\n`)
   }
 
-  /** Prints the final state and ends the line. */
+  /** Prints the final state (unless the last line already showed it and `extra` is empty) and ends the line. */
   done(extra = ''): void {
-    const line = this.line(extra)
     if (this.tty) {
-      this.draw(line)
+      this.draw(this.line(extra))
       this.stream.write('\n')
-    } else if (line !== this.lastLine) this.stream.write(`${line}\n`)
+    } else if (extra || this.drawnCount !== this.count) this.draw(this.line(extra))
   }
 }

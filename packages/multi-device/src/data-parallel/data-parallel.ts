@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import os from 'node:os'
 import type { Worker } from 'node:worker_threads'
-import type { BackendInfo } from '../init-backend'
+import type { BackendInfo, Device } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, CTRL_WORDS, abortBarrier } from './_barrier'
 import type { FromWorker, Manifest, SharedDtype, SharedShard, SharedState, TensorEntry, ToWorker } from './_protocol'
 import { importerPath, startReplicaWorkers } from './_worker-bootstrap'
@@ -9,7 +9,8 @@ import type { WorkerLoader } from './_worker-bootstrap'
 import type { ReplicaSpec } from './replica-spec'
 import type { SgdHyperParameters } from './sharded-sgd'
 
-export type ReplicaDevice = 'wasm' | 'cpu' | 'webgpu'
+/** initBackend's devices; 'auto' is wasm plus @tinylab/native-cpu's kernels when installed. */
+export type ReplicaDevice = Device
 
 export interface DataParallelOptions {
   /** The model every worker builds (see {@link ReplicaSpec}). */
@@ -97,7 +98,7 @@ export interface DataParallel {
  * get one replica.
  */
 export function defaultReplicaLayout(device: ReplicaDevice, cores = os.availableParallelism()): { replicas: number; threadsPerReplica: number } {
-  if (device === 'wasm') return { replicas: Math.max(1, cores), threadsPerReplica: 1 }
+  if (device === 'wasm' || device === 'auto') return { replicas: Math.max(1, cores), threadsPerReplica: 1 }
   return { replicas: 1, threadsPerReplica: 1 }
 }
 
@@ -135,7 +136,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     rank,
     replicas,
     spec,
-    backend: device === 'wasm' ? { device, threads } : { device },
+    backend: device === 'wasm' || device === 'auto' ? { device, threads } : { device },
     hyper,
     broadcastBuffers: options.broadcastBuffers ?? true,
   }))

@@ -59,25 +59,17 @@ export function randomResizedCropParams(height: number, width: number, rand: () 
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w }
 }
 
-/** Per-axis bilinear taps with half-pixel centres, clamped to the crop (PIL crop-then-resize upsampling). */
-function taps(start: number, length: number, size: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
-  const i0 = new Int32Array(size)
-  const i1 = new Int32Array(size)
-  const f = new Float32Array(size)
-  const scale = length / size
-  for (let o = 0; o < size; o++) {
-    const src = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), length - 1)
-    const lo = Math.floor(src)
-    i0[o] = start + lo
-    i1[o] = start + Math.min(lo + 1, length - 1)
-    f[o] = src - lo
-  }
-  return { i0, i1, f }
+/** Multiply-add constants of (v / 255 - mean) / std per channel. */
+function normaliser(options: TransformOptions): [number, number, number, number, number, number] {
+  const mean = options.mean ?? IMAGENET_MEAN
+  const std = options.std ?? IMAGENET_STD
+  return [1 / (255 * std[0]), 1 / (255 * std[1]), 1 / (255 * std[2]), -mean[0] / std[0], -mean[1] / std[1], -mean[2] / std[2]]
 }
 
 /**
- * Transforms one RGB uint8 HWC image and writes it, normalised ((v/255 - mean) / std), as float32 HWC into `out`
- * at `offset` (size*size*3 values). `rand` is the sample's own stream (see `rngFor`).
+ * Transforms one uint8 HWC image and writes it, normalised ((v/255 - mean) / std), as float32 RGB HWC into `out`
+ * at `offset` (size*size*3 values). `rand` is the sample's own stream (see `rngFor`). `srcChannels` is 3 for RGB or
+ * 4 for RGBA input (the decoder's native output; alpha is ignored).
  * Resizing is bilinear without antialiasing: exact for the upsampling that 64x64 inputs need, approximate when an
  * image larger than `size` is shrunk.
  *
@@ -87,19 +79,11 @@ function taps(start: number, length: number, size: number): { i0: Int32Array; i1
  * transformImage(img.data, 64, 64, out, 0, rngFor(seed, epoch, index), { augment: 'random-resized-crop', flip: true })
  * ```
  */
-export function transformImage(src: Uint8Array, height: number, width: number, out: Float32Array, offset: number, rand: () => number, options: TransformOptions = {}): void {
+export function transformImage(src: Uint8Array, height: number, width: number, out: Float32Array, offset: number, rand: () => number, options: TransformOptions = {}, srcChannels: 3 | 4 = 3): void {
   const size = options.size ?? 64
   const augment = options.augment ?? 'none'
-  const mean = options.mean ?? IMAGENET_MEAN
-  const std = options.std ?? IMAGENET_STD
-  const mul0 = 1 / (255 * std[0])
-  const mul1 = 1 / (255 * std[1])
-  const mul2 = 1 / (255 * std[2])
-  const add0 = -mean[0] / std[0]
-  const add1 = -mean[1] / std[1]
-  const add2 = -mean[2] / std[2]
-
   if (augment === 'random-crop') {
+    const [mul0, mul1, mul2, add0, add1, add2] = normaliser(options)
     const pad = options.padding ?? 4
     // torchvision RandomCrop(size, padding): pad with fill 0, then i = randint(0, H + 2p - size + 1).
     const top = randInt(rand, 0, height + 2 * pad - size + 1) - pad
@@ -116,7 +100,7 @@ export function transformImage(src: Uint8Array, height: number, width: number, o
           out[o + 1] = add1
           out[o + 2] = add2
         } else {
-          const s = (sy * width + sx) * 3
+          const s = (sy * width + sx) * srcChannels
           out[o] = (src[s] as number) * mul0 + add0
           out[o + 1] = (src[s + 1] as number) * mul1 + add1
           out[o + 2] = (src[s + 2] as number) * mul2 + add2
@@ -125,33 +109,48 @@ export function transformImage(src: Uint8Array, height: number, width: number, o
     }
     return
   }
-
   const win: CropWindow = augment === 'random-resized-crop' ? randomResizedCropParams(height, width, rand, options.scale, options.ratio) : { top: 0, left: 0, height, width }
   const flip = options.flip === true && rand() < 0.5
-  resizedCrop(src, height, width, win, flip, out, offset, options)
+  resizedCrop(src, height, width, win, flip, out, offset, options, srcChannels)
 }
+
+/** Per-axis bilinear taps with half-pixel centres, clamped to the crop (PIL crop-then-resize upsampling). */
+function taps(start: number, length: number, size: number, flip: boolean): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(size)
+  const i1 = new Int32Array(size)
+  const f = new Float32Array(size)
+  const scale = length / size
+  for (let k = 0; k < size; k++) {
+    const o = flip ? size - 1 - k : k
+    const src = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), length - 1)
+    const lo = Math.floor(src)
+    i0[k] = start + lo
+    i1[k] = start + Math.min(lo + 1, length - 1)
+    f[k] = src - lo
+  }
+  return { i0, i1, f }
+}
+
+/** Horizontally resized rows, reused across calls (one per thread): [source row][size][3]. */
+let rowScratch = new Float32Array(0)
+const rowDone: number[] = []
 
 /**
  * torchvision `F.resized_crop(img, top, left, height, width, [size, size])` (+ optional horizontal flip), bilinear,
- * written normalised into `out` at `offset`. A window already `size` x `size` is copied exactly.
+ * written normalised into `out` at `offset`. Separable: each needed source row is resized horizontally once, then
+ * output rows blend two of those, which halves the arithmetic of the direct 4-tap form.
  */
-export function resizedCrop(src: Uint8Array, height: number, width: number, win: CropWindow, flip: boolean, out: Float32Array, offset: number, options: TransformOptions = {}): void {
+export function resizedCrop(src: Uint8Array, height: number, width: number, win: CropWindow, flip: boolean, out: Float32Array, offset: number, options: TransformOptions = {}, srcChannels: 3 | 4 = 3): void {
   const size = options.size ?? 64
-  const mean = options.mean ?? IMAGENET_MEAN
-  const std = options.std ?? IMAGENET_STD
-  const mul0 = 1 / (255 * std[0])
-  const mul1 = 1 / (255 * std[1])
-  const mul2 = 1 / (255 * std[2])
-  const add0 = -mean[0] / std[0]
-  const add1 = -mean[1] / std[1]
-  const add2 = -mean[2] / std[2]
+  const [mul0, mul1, mul2, add0, add1, add2] = normaliser(options)
+  const ch = srcChannels
   if (win.height === size && win.width === size) {
     for (let y = 0; y < size; y++) {
       const rowOut = offset + y * size * 3
-      const rowIn = ((win.top + y) * width + win.left) * 3
+      const rowIn = (win.top + y) * width + win.left
       for (let x = 0; x < size; x++) {
         const o = rowOut + x * 3
-        const s = rowIn + (flip ? size - 1 - x : x) * 3
+        const s = (rowIn + (flip ? size - 1 - x : x)) * ch
         out[o] = (src[s] as number) * mul0 + add0
         out[o + 1] = (src[s + 1] as number) * mul1 + add1
         out[o + 2] = (src[s + 2] as number) * mul2 + add2
@@ -159,30 +158,45 @@ export function resizedCrop(src: Uint8Array, height: number, width: number, win:
     }
     return
   }
-  const ty = taps(win.top, win.height, size)
-  const tx = taps(win.left, win.width, size)
-  for (let y = 0; y < size; y++) {
-    const r0 = (ty.i0[y] as number) * width
-    const r1 = (ty.i1[y] as number) * width
-    const fy = ty.f[y] as number
-    const rowOut = offset + y * size * 3
+  const ty = taps(win.top, win.height, size, false)
+  const tx = taps(win.left, win.width, size, flip)
+  const rowLen = size * 3
+  if (rowScratch.length < height * rowLen) rowScratch = new Float32Array(height * rowLen)
+  const rows = rowScratch
+  rowDone.length = 0
+  const stamp = rowDone
+  const hRow = (r: number): number => {
+    const base = r * rowLen
+    if (stamp[r] === 1) return base
+    stamp[r] = 1
+    const inRow = r * width
     for (let x = 0; x < size; x++) {
-      const xs = flip ? size - 1 - x : x
-      const c0 = tx.i0[xs] as number
-      const c1 = tx.i1[xs] as number
-      const fx = tx.f[xs] as number
-      const a = (r0 + c0) * 3
-      const b = (r0 + c1) * 3
-      const c = (r1 + c0) * 3
-      const d = (r1 + c1) * 3
-      const w00 = (1 - fx) * (1 - fy)
-      const w01 = fx * (1 - fy)
-      const w10 = (1 - fx) * fy
-      const w11 = fx * fy
-      const o = rowOut + x * 3
-      out[o] = ((src[a] as number) * w00 + (src[b] as number) * w01 + (src[c] as number) * w10 + (src[d] as number) * w11) * mul0 + add0
-      out[o + 1] = ((src[a + 1] as number) * w00 + (src[b + 1] as number) * w01 + (src[c + 1] as number) * w10 + (src[d + 1] as number) * w11) * mul1 + add1
-      out[o + 2] = ((src[a + 2] as number) * w00 + (src[b + 2] as number) * w01 + (src[c + 2] as number) * w10 + (src[d + 2] as number) * w11) * mul2 + add2
+      const a = (inRow + (tx.i0[x] as number)) * ch
+      const b = (inRow + (tx.i1[x] as number)) * ch
+      const fx = tx.f[x] as number
+      const o = base + x * 3
+      const a0 = src[a] as number
+      const a1 = src[a + 1] as number
+      const a2 = src[a + 2] as number
+      rows[o] = a0 + ((src[b] as number) - a0) * fx
+      rows[o + 1] = a1 + ((src[b + 1] as number) - a1) * fx
+      rows[o + 2] = a2 + ((src[b + 2] as number) - a2) * fx
+    }
+    return base
+  }
+  for (let y = 0; y < size; y++) {
+    const p = hRow(ty.i0[y] as number)
+    const q = hRow(ty.i1[y] as number)
+    const fy = ty.f[y] as number
+    const rowOut = offset + y * rowLen
+    for (let k = 0; k < rowLen; k += 3) {
+      const o = rowOut + k
+      const p0 = rows[p + k] as number
+      const p1 = rows[p + k + 1] as number
+      const p2 = rows[p + k + 2] as number
+      out[o] = (p0 + ((rows[q + k] as number) - p0) * fy) * mul0 + add0
+      out[o + 1] = (p1 + ((rows[q + k + 1] as number) - p1) * fy) * mul1 + add1
+      out[o + 2] = (p2 + ((rows[q + k + 2] as number) - p2) * fy) * mul2 + add2
     }
   }
 }

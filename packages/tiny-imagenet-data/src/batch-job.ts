@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { transformImage } from './augment'
 import type { TransformOptions } from './augment'
-import { decodeJpeg } from './jpeg'
+import { decodeJpeg, decodeJpegRgba } from './jpeg'
 import { rngFor } from './random'
 
 /**
@@ -46,13 +46,13 @@ export function runBatch(ctx: JobContext, indices: Int32Array, epoch: number): B
       const file = ctx.source.paths[index] as string
       let img
       try {
-        img = decodeJpeg(readFileSync(file), file)
+        img = decodeJpegRgba(readFileSync(file), file)
       } catch (e) {
         if (!ctx.skipBad) throw e
         skipped.push({ file, reason: (e as Error).message })
         continue
       }
-      transformImage(img.data, img.height, img.width, x, n * per, rand, ctx.transform)
+      transformImage(img.data, img.height, img.width, x, n * per, rand, ctx.transform, 4)
     }
     y[n] = ctx.labels[index] as number
     n++

@@ -62,18 +62,8 @@ export async function initJpegDecoder(): Promise<void> {
   ready = await decoder
 }
 
-/**
- * Decodes a baseline or progressive JPEG to RGB; grayscale JPEGs come out as R=G=B, like PIL's `.convert('RGB')`.
- * A file that is not a JPEG, is truncated, or makes libjpeg warn is an error naming `file`: a half-grey image with a
- * valid label would train silently on garbage.
- *
- * @example
- * ```ts
- * await initJpegDecoder()
- * const img = decodeJpeg(readFileSync('val_0.JPEG'), 'val_0.JPEG') // { width: 64, height: 64, data: Uint8Array(12288) }
- * ```
- */
-export function decodeJpeg(bytes: Uint8Array, file: string): RgbImage {
+/** `decodeJpeg` without the RGBA -> RGB repacking: `data` holds 4 bytes per pixel (alpha 255). The loader's fast path. */
+export function decodeJpegRgba(bytes: Uint8Array, file: string): RgbImage {
   if (!ready) throw new Error('decodeJpeg: call `await initJpegDecoder()` first')
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error(`${file}: not a JPEG file (no SOI marker)`)
   warnings.length = 0
@@ -91,8 +81,23 @@ export function decodeJpeg(bytes: Uint8Array, file: string): RgbImage {
   let end = bytes.length
   while (end > 2 && bytes[end - 1] === 0) end--
   if (bytes[end - 2] !== 0xff || bytes[end - 1] !== 0xd9) throw new Error(`${file}: truncated JPEG (no EOI marker)`)
-  const { width, height } = decoded
-  const rgba = decoded.data
+  return { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), width: decoded.width, height: decoded.height }
+}
+
+/**
+ * Decodes a baseline or progressive JPEG to RGB; grayscale JPEGs come out as R=G=B, like PIL's `.convert('RGB')`.
+ * A file that is not a JPEG, is truncated, or makes libjpeg warn is an error naming `file`: a half-grey image with a
+ * valid label would train silently on garbage.
+ *
+ * @example
+ * ```ts
+ * await initJpegDecoder()
+ * const img = decodeJpeg(readFileSync('val_0.JPEG'), 'val_0.JPEG') // { width: 64, height: 64, data: Uint8Array(12288) }
+ * ```
+ */
+export function decodeJpeg(bytes: Uint8Array, file: string): RgbImage {
+  const decoded = decodeJpegRgba(bytes, file)
+  const { width, height, data: rgba } = decoded
   const data = new Uint8Array(width * height * 3)
   for (let i = 0, j = 0; j < data.length; i += 4, j += 3) {
     data[j] = rgba[i] as number

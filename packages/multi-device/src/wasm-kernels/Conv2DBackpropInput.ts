@@ -30,34 +30,34 @@ function conv2DBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo {
   )
   const { batchSize, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels } = info
   const { top, left } = info.padInfo
-  // Output grid positions t (dx row i = t·s + r − pt) that cover every row of dx, shared by all phases.
-  const tStart = Math.floor(top / sh)
-  const rows = Math.ceil((inHeight + top) / sh) - tStart
-  const uStart = Math.floor(left / sw)
-  const cols = Math.ceil((inWidth + left) / sw) - uStart
-
+  // Phase qa holds dx rows i = t'·sh + qa (t' = 0..rows−1). Those rows get taps k ≡ ra = (qa + pt) mod sh, at
+  // grid positions t = t' + ⌊(qa + pt) / sh⌋ of that tap set's correlation. Ordering phases by the row of dx they
+  // fill (not by tap set) makes the interleaved result start at row 0: nothing to crop when sh divides H.
+  const rows = Math.ceil(inHeight / sh)
+  const cols = Math.ceil(inWidth / sw)
   const phases: TensorInfo[] = []
-  for (let ra = 0; ra < sh; ra++) {
-    for (let rb = 0; rb < sw; rb++) {
-      phases.push(phase(backend, dy, filter, ra, rb, kh, kw, sh, sw, tStart, rows, uStart, cols, inChannels))
+  for (let qa = 0; qa < sh; qa++) {
+    for (let qb = 0; qb < sw; qb++) {
+      const grid = { tStart: Math.floor((qa + top) / sh), rows, uStart: Math.floor((qb + left) / sw), cols }
+      phases.push(phase(backend, dy, filter, (qa + top) % sh, (qb + left) % sw, kh, kw, sh, sw, grid, inChannels))
     }
   }
-  if (phases.length === 1) return cropTo(backend, phases[0] as TensorInfo, top - tStart * sh, left - uStart * sw, inHeight, inWidth)
+  if (phases.length === 1) return cropTo(backend, phases[0] as TensorInfo, 0, 0, inHeight, inWidth)
 
-  // phases[ra·sw + rb]: (n, rows, cols, ci) → (n, rows, sh, cols, sw, ci) → (n, rows·sh, cols·sw, ci)
+  // phases[qa·sw + qb]: (n, rows, cols, ci) → (n, rows, sh, cols, sw, ci) → (n, rows·sh, cols·sw, ci)
   const byRow: TensorInfo[] = []
-  for (let ra = 0; ra < sh; ra++) {
-    const group = phases.slice(ra * sw, (ra + 1) * sw)
+  for (let qa = 0; qa < sh; qa++) {
+    const group = phases.slice(qa * sw, (qa + 1) * sw)
     byRow.push(call('Pack', group as unknown as Inputs, backend, { axis: 3 }))
   }
   const packed = call('Pack', byRow as unknown as Inputs, backend, { axis: 2 })
   const flat = reshape(backend, packed, [batchSize, rows * sh, cols * sw, inChannels])
-  const dx = cropTo(backend, flat, top - tStart * sh, left - uStart * sw, inHeight, inWidth) // releases `flat`
+  const dx = cropTo(backend, flat, 0, 0, inHeight, inWidth) // releases `flat` when it crops
   free(backend, ...phases, ...byRow, packed)
   return dx
 }
 
-/** The (ra, rb) phase of dx on the shared (rows, cols) grid: (n, rows, cols, ci). */
+/** Correlation of dy with tap set (ra, rb), at grid rows [tStart, tStart + rows) and cols likewise: (n, rows, cols, ci). */
 function phase(
   backend: KernelBackend,
   dy: TensorInfo,
@@ -68,12 +68,10 @@ function phase(
   kw: number,
   sh: number,
   sw: number,
-  tStart: number,
-  rows: number,
-  uStart: number,
-  cols: number,
+  grid: { tStart: number; rows: number; uStart: number; cols: number },
   inChannels: number,
 ): TensorInfo {
+  const { tStart, rows, uStart, cols } = grid
   const taps = (k: number, r: number, s: number): number => (k > r ? Math.floor((k - 1 - r) / s) + 1 : 0)
   const ma = taps(kh, ra, sh)
   const mb = taps(kw, rb, sw)

@@ -175,12 +175,13 @@ async function torchRow(model: BenchModel, batch: number, cores: number, rows: D
     itemsPerSecond: undefined,
     speedup: undefined,
     epochSeconds: undefined,
+    cpuMsPerStep: undefined,
     startupSeconds: undefined,
     backend: 'torch',
     note: '',
   }
   try {
-    const out = JSON.parse((await runPython(script, [String(batch)], { threads: cores })).trim().split('\n').pop() as string) as { ms: number; version: string; steps: number }
+    const out = JSON.parse((await runPython(script, [String(batch)], { threads: cores })).trim().split('\n').pop() as string) as { ms: number; cpuMs: number; version: string; steps: number }
     const items = model === 'resnet18' ? batch : batch * LM.bptt
     const perEpoch = model === 'resnet18' ? 100_000 / batch : 2_983
     const reference = rows.find((r) => r.msPerStep !== undefined)?.msPerStep
@@ -193,6 +194,7 @@ async function torchRow(model: BenchModel, batch: number, cores: number, rows: D
       itemsPerSecond: (items * 1000) / out.ms,
       speedup: reference === undefined ? undefined : reference / out.ms,
       epochSeconds: (perEpoch * out.ms) / 1000,
+      cpuMsPerStep: out.cpuMs,
       backend: `torch ${out.version}`,
       note: `Debian python3-torch ${out.version}, same model and batch`,
     }
@@ -205,10 +207,12 @@ const TORCH_TIMER = `
 def bench(step, steps=3):
     step()
     times = []
+    cpu = time.process_time()
     for _ in range(steps):
         t = time.perf_counter(); step(); times.append((time.perf_counter() - t) * 1000)
+    cpu = (time.process_time() - cpu) * 1000 / steps
     times.sort()
-    print(json.dumps({'ms': times[len(times) // 2], 'version': torch.__version__, 'steps': steps}))
+    print(json.dumps({'ms': times[len(times) // 2], 'cpuMs': cpu, 'version': torch.__version__, 'steps': steps}))
 `
 
 const TORCH_RESNET = `

@@ -56,6 +56,11 @@ export interface DeviceBenchRow {
   /** Versus the first row with a time. */
   speedup: number | undefined
   epochSeconds: number | undefined
+  /**
+   * CPU time of this process (all threads: the replica workers and wasm's pthreads are threads of it) per step at the
+   * measured batch. Unlike ms/step it barely changes when other processes load the machine.
+   */
+  cpuMsPerStep: number | undefined
   startupSeconds: number | undefined
   backend: string | undefined
   note: string
@@ -92,6 +97,7 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
       itemsPerSecond: undefined,
       speedup: undefined,
       epochSeconds: undefined,
+      cpuMsPerStep: undefined,
       startupSeconds: undefined,
       backend: undefined,
     }
@@ -122,12 +128,15 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
       if (config.batch === undefined) await dp.step(x, y, lr, stepOptions) // warm-up: kernel setup, first allocations
       const times: number[] = []
       const t0 = performance.now()
+      const cpu0 = process.cpuUsage()
       while (times.length < steps && (times.length === 0 || performance.now() - t0 < budgetMs)) {
         const t = performance.now()
         await dp.step(x, y, lr, stepOptions)
         times.push(performance.now() - t)
         log(`[devices] ${config.label}: step ${times.length} ${(times[times.length - 1] as number).toFixed(0)} ms`)
       }
+      const cpu = process.cpuUsage(cpu0)
+      const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / times.length
       const measured = median(times)
       const msPerStep = (measured * options.batch) / batch
       const extrapolated = batch !== options.batch
@@ -138,6 +147,7 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
         msPerStep,
         itemsPerSecond: (options.batch * itemsPerExample * 1000) / msPerStep,
         epochSeconds: (options.examplesPerEpoch / options.batch) * (msPerStep / 1000),
+        cpuMsPerStep,
         startupSeconds,
         backend: dp.backends[0]?.adapter ?? dp.backends[0]?.device,
         note: [
@@ -179,11 +189,11 @@ export function formatDeviceTable(rows: DeviceBenchRow[], options: { unit: strin
     ...(options.title ? [`### ${options.title}`, ''] : []),
     ...(options.header ?? []).map((line) => `${line}  `),
     ...(options.header?.length ? [''] : []),
-    `| configuration | replicas × threads | ${options.unit}/s | ms/step | speed-up | time/epoch | status | notes |`,
-    '|---|---|---:|---:|---:|---:|---|---|',
+    `| configuration | replicas × threads | ${options.unit}/s | ms/step | speed-up | time/epoch | CPU ms/step | status | notes |`,
+    '|---|---|---:|---:|---:|---:|---:|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.replicas} × ${r.threadsPerReplica ?? '—'} | ${fmt(r.itemsPerSecond, 1)} | ${fmt(r.msPerStep, 0)} | ${r.speedup === undefined ? '—' : `${r.speedup.toFixed(2)}×`} | ${epoch(r.epochSeconds)} | ${r.status} | ${r.note.replace(/\|/g, '/')} |`,
+        `| ${r.label} | ${r.replicas} × ${r.threadsPerReplica ?? '—'} | ${fmt(r.itemsPerSecond, 1)} | ${fmt(r.msPerStep, 0)} | ${r.speedup === undefined ? '—' : `${r.speedup.toFixed(2)}×`} | ${epoch(r.epochSeconds)} | ${fmt(r.cpuMsPerStep, 0)} | ${r.status} | ${r.note.replace(/\|/g, '/')} |`,
     ),
   ].join('\n')
   const csvField = (v: unknown): string => {
@@ -191,7 +201,7 @@ export function formatDeviceTable(rows: DeviceBenchRow[], options: { unit: strin
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
   }
   const columns: (keyof DeviceBenchRow)[] = [
-    'label', 'device', 'replicas', 'threadsPerReplica', 'status', 'measuredBatch', 'timedSteps', 'msPerStep', 'itemsPerSecond', 'speedup', 'epochSeconds', 'startupSeconds', 'backend', 'note',
+    'label', 'device', 'replicas', 'threadsPerReplica', 'status', 'measuredBatch', 'timedSteps', 'msPerStep', 'itemsPerSecond', 'speedup', 'epochSeconds', 'cpuMsPerStep', 'startupSeconds', 'backend', 'note',
   ]
   const csv = [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n') + '\n'
   return { markdown: md + '\n', csv }

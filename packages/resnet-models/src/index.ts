@@ -1,1 +1,5 @@
-export {}
+export { ResNet, createResNet, resnet18, resnet34, resnet50, resnetArchs } from './resnet'
+export type { ForwardOptions, LayerEvent, LayerType, ResNetArch, ResNetOptions, ResNetStem } from './resnet'
+export { formatSummary, summary } from './summary'
+export type { ModelSummary, Summarizable, SummaryRow } from './summary'
+export type { NamedTensor, TensorLayout } from './named-tensor'

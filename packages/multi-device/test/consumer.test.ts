@@ -1,0 +1,95 @@
+/**
+ * Issue 2 item 4: every publishable @tinylab package installs from its `pnpm pack` tarball into a fresh project
+ * outside the workspace with plain npm, and there both `import` and `require` of each package work, and a tensor op
+ * (with a gradient, i.e. the registrations and TinyLab's wasm kernels) runs on wasm through initBackend.
+ * Also runs publint on each package (exports/files/types that point at nothing). Slow-ish: builds, packs, npm install.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { publint } from 'publint'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT } from '@tinylab/test-utils/paths'
+
+interface Manifest {
+  name: string
+  private?: boolean
+}
+
+const packages = readdirSync(path.join(REPO_ROOT, 'packages'))
+  .map((dir) => ({ dir: path.join(REPO_ROOT, 'packages', dir), manifest: JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as Manifest }))
+  .filter((p) => p.manifest.private !== true)
+  .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name))
+const names = packages.map((p) => p.manifest.name)
+
+const run = (cmd: string, args: string[], cwd: string): string =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', npm_config_update_notifier: 'false' } })
+
+// The consumer's scripts: every package loads, and a gradient through a conv + max-pool runs on wasm.
+const checkBody = (load: string): string => `
+const names = ${JSON.stringify(names)}
+const loaded = {}
+for (const name of names) loaded[name] = Object.keys(${load}).sort()
+const tf = ${load.replace('name', "'@tensorflow/tfjs-core'")}
+const info = await loaded_md.initBackend({ device: 'wasm' })
+const x = tf.tensor4d([-3, 1, -2, 4, 0.5, -1, 2, -4, 1], [1, 3, 3, 1])
+const g = tf.grad((w) => tf.maxPool(tf.conv2d(x, w, 1, 'same'), 2, 1, 'valid').sum())(tf.ones([2, 2, 1, 1]))
+console.log(JSON.stringify({ loaded, backend: tf.getBackend(), threads: info.threads, grad: Array.from(g.dataSync()) }))
+process.exit(0)
+`
+
+describe('consumer project: packed tarballs installed with npm outside the workspace', () => {
+  let project = ''
+  const tarballs: string[] = []
+
+  beforeAll(() => {
+    run('pnpm', ['-r', ...names.flatMap((n) => ['--filter', n]), 'build'], REPO_ROOT)
+    project = mkdtempSync(path.join(os.tmpdir(), 'tinylab-consumer-'))
+    const packDir = path.join(project, 'tarballs')
+    for (const { dir } of packages) {
+      const out = run('pnpm', ['pack', '--pack-destination', packDir], dir).trim().split('\n')
+      const tgz = out.reverse().find((l) => l.endsWith('.tgz'))
+      if (tgz === undefined) throw new Error(`pnpm pack in ${dir} printed no tarball: ${out.join('\n')}`)
+      tarballs.push(path.isAbsolute(tgz) ? tgz : path.join(packDir, path.basename(tgz)))
+    }
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'tinylab-consumer', private: true, version: '1.0.0' }))
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, '@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0'],
+      project,
+    )
+  }, 600_000)
+
+  afterAll(() => {
+    if (project !== '') rmSync(project, { recursive: true, force: true })
+  })
+
+  it.each(packages.map((p) => [p.manifest.name, p.dir] as const))('publint finds no error in %s', async (_name, dir) => {
+    const { messages } = await publint({ pkgDir: dir, level: 'error', pack: 'pnpm' })
+    expect(messages.map((m) => `${m.code} ${JSON.stringify(m.args)}`)).toEqual([])
+  })
+
+  for (const kind of ['esm', 'cjs'] as const) {
+    it(`${kind === 'esm' ? 'import' : 'require'} of every package works and wasm trains`, () => {
+      const file = path.join(project, kind === 'esm' ? 'check.mjs' : 'check.cjs')
+      const body =
+        kind === 'esm'
+          ? `const loaded_md = await import('@tinylab/multi-device')\n${checkBody('await import(name)')}`
+          : `(async () => {\nconst loaded_md = require('@tinylab/multi-device')\n${checkBody('require(name)')}\n})()`
+      writeFileSync(file, body)
+      const out = JSON.parse(run(process.execPath, [file], project).trim().split('\n').pop() ?? '{}') as {
+        loaded: Record<string, string[]>
+        backend: string
+        threads: number
+        grad: number[]
+      }
+      for (const name of names) expect(out.loaded[name]?.length ?? 0, `${name} exports`).toBeGreaterThan(0)
+      expect(out.loaded['@tinylab/multi-device']).toContain('initBackend')
+      expect(out.backend).toBe('wasm')
+      // By hand: conv(x, ones 2x2, 'same') = [[2.5,-1.5,-3],[2.5,-3.5,0],[-2,-3,1]]; the 2x2/1 max-pool picks
+      // y00 (a tie with y10: the first wins), y12 (max 0), y10, y22; dL/dw[a,b] = Σ x[i+a, j+b] over those (i, j).
+      expect(out.grad).toEqual([1, 1.5, 7, -3.5])
+    })
+  }
+})

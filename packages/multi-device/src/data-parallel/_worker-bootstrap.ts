@@ -81,8 +81,8 @@ export async function startReplicaWorkers(configs: WorkerConfig[], options: Boot
   const loader = options.loader === 'auto' ? (fromSource ? 'vite-node' : 'node') : options.loader
   if (loader === 'node') {
     if (fromSource) throw new Error("data-parallel: loader 'node' needs the built package (dist/); from TypeScript sources use 'vite-node'")
-    // This module is bundled into dist/index.js (or .cjs), which exports runReplicaWorker.
-    const boot: Boot = { kind: 'node', entry: import.meta.url }
+    // This module is bundled into dist/ (index.js, index.cjs or a chunk beside them); the index exports runReplicaWorker.
+    const boot: Boot = { kind: 'node', entry: new URL(self.endsWith('.cjs') ? './index.cjs' : './index.js', import.meta.url).href }
     const workers = configs.map((config) => new Worker(BOOTSTRAP, { eval: true, workerData: { config, boot } }))
     return { workers, close: async () => {} }
   }

@@ -11,6 +11,7 @@ export default mergeConfig(
       hookTimeout: 300_000,
       // Each test file gets its own process: tfjs keeps one global engine and backend per process.
       pool: 'forks',
+      // One ESM copy of tfjs-core, transformed by Vite, for every package in a test process.
       server: { deps: { inline: [/@tensorflow\//] } },
     },
   }),

@@ -212,6 +212,8 @@ async function createTfjsBackend(Backend: WebGPUBackendClass, gpu: DawnGpu, opti
       maxBufferSize: limits.maxBufferSize,
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      // Kernels with many inputs (AddN, Concat) bind one storage buffer per input; WebGPU's default is 8.
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   })
   return new Backend(device, adapter.info)

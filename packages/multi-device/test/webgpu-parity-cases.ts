@@ -185,6 +185,11 @@ export const parityCases: ParityCase[] = [
       ),
   },
   {
+    // clip_grad_norm_ sums one squared norm per parameter: more inputs than a shader stage has storage buffers.
+    name: 'addN of 23 tensors',
+    run: () => withGrads((...xs) => tf.addN(xs.map((x) => tf.square(x))), Array.from({ length: 23 }, (_, i) => seeded([3, 4], 50 + i))),
+  },
+  {
     name: 'argMax, max, sum, int32 sum (accuracy)',
     run: () => {
       const x = seeded([6, 11], 45)

@@ -1,9 +1,12 @@
-// The only webgpu file with side effects, run by startWebGpu() after @tensorflow/tfjs-backend-webgpu is loaded: it adds the
-// kernels that training ResNet and the language models needs and that tfjs-backend-webgpu 4.22 lacks or gets wrong.
+// The only webgpu file with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded: one list
+// of the kernels training needs that tfjs-backend-webgpu 4.22 lacks or gets wrong, so a reader sees every change in one
+// place. A kernel of the same name is replaced; the replaced one stays callable through upstreamKernel().
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
+import { addNConfig } from './AddN'
+import { saveUpstreamKernel } from './_upstream'
 
-const kernelConfigs: KernelConfig[] = []
+const kernelConfigs: KernelConfig[] = [addNConfig]
 
 let registered = false
 
@@ -11,12 +14,11 @@ export function registerAllWebGpuKernels(): void {
   if (registered) return
   registered = true
   for (const config of kernelConfigs) {
-    // Replaces tfjs's own kernel of the same name where ours fixes it.
-    unregisterIfPresent(config)
+    const previous = getKernel(config.kernelName, config.backendName)
+    if (previous !== undefined) {
+      saveUpstreamKernel(config.kernelName, previous.kernelFunc)
+      unregisterKernel(config.kernelName, config.backendName)
+    }
     registerKernel(config)
   }
-}
-
-function unregisterIfPresent(config: KernelConfig): void {
-  if (getKernel(config.kernelName, config.backendName) !== undefined) unregisterKernel(config.kernelName, config.backendName)
 }

@@ -11,6 +11,8 @@ export interface DeviceConfiguration {
   threadsPerReplica?: number
   /** Batch for this row when the full batch is too slow (pure-JS cpu): the time is extrapolated linearly. */
   batch?: number
+  /** Run one untimed step first (default: true unless `batch` is set). */
+  warmup?: boolean
   /** Timed steps for this row (default: the run's `steps`). */
   steps?: number
   /** When set, the row is not run and this says why (e.g. "not installed"). */
@@ -125,7 +127,8 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
       const steps = config.steps ?? options.steps ?? 3
       const budgetMs = (options.maxSecondsPerRow ?? 120) * 1000
       log(`[devices] ${config.label}: started in ${startupSeconds.toFixed(1)} s (${dp.backends.map((b) => b.reason).join(' | ')})`)
-      if (config.batch === undefined) await dp.step(x, y, lr, stepOptions) // warm-up: kernel setup, first allocations
+      const warmup = config.warmup ?? config.batch === undefined
+      if (warmup) await dp.step(x, y, lr, stepOptions) // warm-up: kernel/shader setup, first allocations
       const times: number[] = []
       const t0 = performance.now()
       const cpu0 = process.cpuUsage()
@@ -152,7 +155,7 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
         backend: dp.backends[0]?.adapter ?? dp.backends[0]?.device,
         note: [
           config.note,
-          extrapolated ? `extrapolated: ${times.length} step${times.length === 1 ? '' : 's'} at batch ${batch} (no warm-up), scaled ×${options.batch / batch}` : undefined,
+          extrapolated ? `extrapolated: ${times.length} step${times.length === 1 ? '' : 's'} at batch ${batch}${warmup ? '' : ' (no warm-up)'}, scaled ×${options.batch / batch}` : undefined,
         ]
           .filter((s) => s !== undefined)
           .join('; '),

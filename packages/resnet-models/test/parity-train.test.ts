@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { maxAbsDiff, relError } from '@tinylab/test-utils/close'
 import { requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resnet18, type ResNet } from '../src/index'
 import { crossEntropy, getArray, loadTorchState, toTinyLayout, torchParity, type TorchDump } from './_torch-reference'
 
@@ -81,7 +81,8 @@ describe.skipIf(!!reason)('one train-mode step equals torchvision resnet18', () 
         if (b.name.endsWith('num_batches_tracked')) expect(Array.from(b.value.dataSync())).toEqual([8])
         else expect(relError(b.value.dataSync(), ref), b.name).toBeLessThanOrEqual(1e-5)
       }
-      model.dispose()
     })
+
+    afterAll(() => model?.dispose())
   })
 })

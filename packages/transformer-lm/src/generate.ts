@@ -55,7 +55,12 @@ export async function* generate(model: TransformerModel | RNNModel, options: Gen
         logp = model.forwardLast(input, { training: false, mask: false })
         input.dispose()
       }
-      const weights = tf.tidy(() => tf.exp(tf.div(tf.reshape(logp, [ntoken]), temperature)))
+      // exp(logp / T) as generate.py, shifted by the max first: the same distribution once normalised (multinomial
+      // normalises), but no underflow to all zeros at low temperatures.
+      const weights = tf.tidy(() => {
+        const scaled = tf.div(tf.reshape(logp, [ntoken]), temperature)
+        return tf.exp(tf.sub(scaled, tf.max(scaled)))
+      })
       logp.dispose()
       const data = (await weights.data()) as Float32Array
       weights.dispose()

@@ -67,7 +67,7 @@ function summarize(adapter: DawnAdapter): WebGpuAdapterSummary {
   }
 }
 
-/** Dawn keeps polling its devices while `navigator.gpu` is reachable, so the process would never exit: see `stopWebGpu`. */
+/** The `navigator.gpu` startWebGpu installed, so stopWebGpu removes only its own. */
 let activeGpu: DawnGpu | undefined
 
 function createGpu(dawn: DawnModule, dawnOptions: string[]): DawnGpu {
@@ -142,7 +142,7 @@ export async function listDawnAdapterNames(): Promise<{ backend: string; name: s
 /**
  * Starts TensorFlow.js's WebGPU backend in Node on Dawn (npm `webgpu`), with TinyLab's training kernels registered.
  * On a machine without a GPU it runs on Mesa lavapipe (slow, but the same GPU code path).
- * Call `stopWebGpu()` when done, or Node keeps running: Dawn polls its device while `navigator.gpu` is reachable.
+ * `stopWebGpu()` releases the device again (and lets older dawn.node builds exit: see there).
  *
  * ```ts
  * const info = await startWebGpu()
@@ -173,7 +173,7 @@ export async function startWebGpu(options: StartWebGpuOptions = {}): Promise<Bac
   }
   // Our own factory replaces the one the module registered: it opens the adapter chosen by `options` (Dawn's
   // `adapter=` / power preference) and survives stopWebGpu() + startWebGpu() in one process.
-  tf.removeBackend('webgpu')
+  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu')
   tf.registerBackend('webgpu', () => createTfjsBackend(webgpu.WebGPUBackend, gpu, options), 3)
   registerAllWebGpuKernels()
   if (!(await tf.setBackend('webgpu'))) {
@@ -229,8 +229,10 @@ function installNavigatorGpu(gpu: DawnGpu): void {
 }
 
 /**
- * Lets the process exit after WebGPU work: removes the tfjs backend and drops every reference to Dawn's `navigator.gpu`
- * (dawn.node keeps polling while one is reachable: https://issues.chromium.org/issues/387965810).
+ * Removes the tfjs WebGPU backend (its buffers and device) and drops the `navigator.gpu` startWebGpu installed.
+ * dawn.node builds before the fix of https://issues.chromium.org/issues/387965810 keep Node from exiting while
+ * `navigator.gpu` is reachable; webgpu@0.6.2 exits either way (checked here on lavapipe, main thread and workers).
+ * startWebGpu() may be called again afterwards.
  *
  * ```ts
  * await startWebGpu(); /* ...train... *\/ stopWebGpu()

@@ -46,6 +46,15 @@ describe.skipIf(reason !== undefined)(`startWebGpu with an adapter${reason ? ` (
     )
   })
 
+  it('dataSync() on a GPU tensor says to use data() (Node has no OffscreenCanvas for the sync readback)', async () => {
+    await startWebGpu()
+    const onGpu = tf.tidy(() => tf.add(tf.range(0, 2000), 1)) // 2000 elements: computed on the GPU
+    expect(() => onGpu.dataSync()).toThrow(/use `await tensor.data\(\)`/)
+    expect((await onGpu.data())[1999]).toBe(2000)
+    onGpu.dispose()
+    stopWebGpu()
+  })
+
   it('starts, computes, stops and starts again in one process', async () => {
     for (let round = 0; round < 2; round++) {
       const info = await startWebGpu()

@@ -216,7 +216,30 @@ async function createTfjsBackend(Backend: WebGPUBackendClass, gpu: DawnGpu, opti
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   })
-  return new Backend(device, adapter.info)
+  return new (nodeBackendClass(Backend))(device, adapter.info)
+}
+
+/**
+ * tfjs reads WebGPU tensors synchronously (`dataSync`, `arraySync`) by drawing them onto an OffscreenCanvas, which Node
+ * does not have, and Dawn offers no blocking readback: the upstream error is "OffscreenCanvas is not defined". This
+ * subclass replaces it with one that says what to do instead.
+ */
+function nodeBackendClass(Backend: WebGPUBackendClass): WebGPUBackendClass {
+  return class NodeWebGPUBackend extends Backend {
+    override readSync(dataId: object): ReturnType<InstanceType<WebGPUBackendClass>['readSync']> {
+      try {
+        return super.readSync(dataId)
+      } catch (err) {
+        if (err instanceof ReferenceError && /OffscreenCanvas/.test(err.message)) {
+          throw new Error(
+            'webgpu: dataSync()/arraySync() cannot read a WebGPU tensor in Node (Dawn has no blocking readback); ' +
+              'use `await tensor.data()` or `await tensor.array()` instead',
+          )
+        }
+        throw err
+      }
+    }
+  }
 }
 
 function installNavigatorGpu(gpu: DawnGpu): void {

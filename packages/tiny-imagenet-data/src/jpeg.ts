@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js'
 
 /** An 8-bit RGB image, rows top to bottom, `data.length === height * width * 3` (HWC). */
 export interface RgbImage {
@@ -48,6 +47,8 @@ export async function initJpegDecoder(): Promise<void> {
     const require = createRequire(import.meta.url)
     const wasmPath = require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')
     const wasm = await Wasm.compile(readFileSync(wasmPath))
+    // A dynamic import: @jsquash/jpeg is ESM-only, and the CJS build must not require() it.
+    const { default: mozjpegFactory } = await import('@jsquash/jpeg/codec/dec/mozjpeg_dec.js')
     return (mozjpegFactory as unknown as Factory)({
       noInitialRun: true,
       instantiateWasm: (imports, done) => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { startTestServer } from '@tinylab/test-utils/http-server'
 import { zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { downloadTinyImageNet, readSplit } from '../src/index'
+import { downloadTinyImageNet, formatProgress, readSplit } from '../src/index'
 import type { DownloadProgress } from '../src/index'
 import { makeFixture } from './_fixture'
 
@@ -73,5 +73,22 @@ describe('downloadTinyImageNet (local HTTP server)', () => {
     } finally {
       await server.close()
     }
+  })
+})
+
+describe('shared download code', () => {
+  it('is the same file in tiny-imagenet-data and wikitext-data (copied on purpose, must not drift)', () => {
+    for (const f of ['download-file.ts', 'extract-zip.ts']) {
+      const here = readFileSync(path.join(import.meta.dirname, '..', 'src', f), 'utf8')
+      const there = readFileSync(path.join(import.meta.dirname, '..', '..', 'wikitext-data', 'src', f), 'utf8')
+      expect(here, f).toBe(there)
+    }
+  })
+
+  it('formats progress as bytes, percentage, rate and ETA', () => {
+    expect(formatProgress({ url: 'u', receivedBytes: 12_300_000, totalBytes: 248_100_043, bytesPerSecond: 5_200_000, etaSeconds: 44.2 })).toBe(
+      '12.3 MB of 248.1 MB (5.0%), 5.2 MB/s, ETA 45 s',
+    )
+    expect(formatProgress({ url: 'u', receivedBytes: 1_000_000, totalBytes: undefined, bytesPerSecond: 1e6, etaSeconds: undefined })).toBe('1.0 MB, 1.0 MB/s')
   })
 })

@@ -114,8 +114,8 @@ export interface TrainOptions<B> {
   startEpoch?: number
   /** The batches of one epoch. */
   batches: (epoch: number) => Iterable<B>
-  /** One step on a batch; returns its loss (use `trainStep`). */
-  step: (batch: B, index: number, epoch: number) => number
+  /** One step on a batch; returns its loss (use `trainStep`, or multi-device's data-parallel `step`, which is async). */
+  step: (batch: B, index: number, epoch: number) => number | Promise<number>
   /** Called after every step: logging. */
   onStep?: (info: { epoch: number; index: number; loss: number }) => void
   /** Called after every epoch: validation, checkpointing, lr schedule. */
@@ -138,7 +138,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<{ stopped: boo
     let index = 0
     for (const batch of options.batches(epoch)) {
       if (options.signal?.aborted) return { stopped: true, epochsDone }
-      const loss = options.step(batch, index, epoch)
+      const loss = await options.step(batch, index, epoch)
       options.onStep?.({ epoch, index, loss })
       index++
     }

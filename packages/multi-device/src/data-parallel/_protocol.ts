@@ -59,7 +59,6 @@ export type ToWorker =
   | { type: 'init'; shared: SharedState; manifest: Manifest }
   | { type: 'step'; lr: number; clipGradNorm: number; weight: number; x: SharedShard; y: SharedShard }
   | { type: 'load' }
-  | { type: 'dispose' }
 
 export type FromWorker =
   | { type: 'manifest'; rank: number; manifest: Manifest; backend: BackendInfo }

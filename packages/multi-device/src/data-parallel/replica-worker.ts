@@ -62,14 +62,13 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       if (views === undefined) throw new Error('step before init')
       const { loss, gradNorm } = await step(message, views)
       post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors })
-    } else if (message.type === 'load') {
+    } else {
+      // 'load': the coordinator wrote parameters/buffers into shared memory (setParameters). The coordinator ends
+      // workers with terminate(): their engine, backend and device go with the thread.
       if (views === undefined) throw new Error('load before init')
       loadTensors(params, manifest.parameters, views.params)
       loadTensors(buffers, manifest.buffers, views.buffers)
       post({ type: 'loaded', rank })
-    } else {
-      replica.dispose?.()
-      port.close()
     }
   }
 

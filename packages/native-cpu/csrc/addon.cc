@@ -148,6 +148,66 @@ napi_value matMulCall(napi_env env, napi_callback_info info) {
   });
 }
 
+// (heap, xOffset, dyOffset, dxOffset, params = 14 pool ints) -> undefined.
+napi_value maxPoolGradCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[5];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto p = intsArg(env, argv[4]);
+    if (p.size() != 14) throw CallError("native-cpu: pool params must have 14 entries");
+    tinylab::PoolShape s{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13]};
+    const int64_t xSize = s.n * s.ih * s.iw * s.c, ySize = s.n * s.oh * s.ow * s.c;
+    tinylab::maxPoolGrad(s, heap.at(offsetArg(env, argv[1]), xSize, "x"), heap.at(offsetArg(env, argv[2]), ySize, "dy"),
+                         heap.at(offsetArg(env, argv[3]), xSize, "dx"));
+    return nullptr;
+  });
+}
+
+// (heap, xOffset, yOffset, params = [outer, reduce, inner], scale) -> undefined.
+napi_value reduceSumCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[5];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto p = intsArg(env, argv[3]);
+    if (p.size() != 3) throw CallError("native-cpu: reduce params must be [outer, reduce, inner]");
+    double scale;
+    check(env, napi_get_value_double(env, argv[4], &scale), "scale must be a number");
+    tinylab::reduceSum(heap.at(offsetArg(env, argv[1]), p[0] * p[1] * p[2], "x"),
+                       heap.at(offsetArg(env, argv[2]), p[0] * p[2], "y"), p[0], p[1], p[2], static_cast<float>(scale));
+    return nullptr;
+  });
+}
+
+// (heap, xOffset, yOffset, params = [rank, elementBytes, ...inShape, ...reps]) -> undefined.
+napi_value tileCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto p = intsArg(env, argv[3]);
+    if (p.size() < 2) throw CallError("native-cpu: tile params too short");
+    const int rank = static_cast<int>(p[0]);
+    const int64_t bytes = p[1];
+    if (rank < 1 || (bytes != 1 && bytes != 4) || p.size() != static_cast<size_t>(2 + 2 * rank))
+      throw CallError("native-cpu: tile params must be [rank, elementBytes (1|4), ...inShape, ...reps]");
+    const int64_t* inShape = p.data() + 2;
+    const int64_t* reps = inShape + rank;
+    int64_t inCount = 1, outCount = 1;
+    for (int d = 0; d < rank; ++d) {
+      inCount *= inShape[d];
+      outCount *= inShape[d] * reps[d];
+    }
+    const int64_t x = offsetArg(env, argv[1]), y = offsetArg(env, argv[2]);
+    if (x < 0 || y < 0 || static_cast<size_t>(x + inCount * bytes) > heap.length ||
+        static_cast<size_t>(y + outCount * bytes) > heap.length)
+      throw CallError("native-cpu: tile offsets are outside the heap");
+    tinylab::tile(rank, inShape, reps, bytes, heap.base + x, heap.base + y);
+    return nullptr;
+  });
+}
+
 napi_value setThreadsCall(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     napi_value argv[1];
@@ -182,6 +242,9 @@ napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, convCall<1>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, convCall<2>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchMatMul", nullptr, matMulCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, maxPoolGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceSum", nullptr, reduceSumCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tile", nullptr, tileCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreadsCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoCall, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -227,6 +227,110 @@ void batchMatMul(int rank, const int64_t* aDims, const int64_t* bDims, bool tran
   cpuStream().wait();
 }
 
+namespace {
+
+struct MaxPoolBackward {
+  dnnl::pooling_forward forward;
+  dnnl::pooling_backward backward;
+  memory src, dstScratch, workspace, diffDst, diffSrc;
+};
+
+}  // namespace
+
+void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx) {
+  auto& p = cached<MaxPoolBackward>(makeKey('P', &s.n, sizeof(PoolShape) / sizeof(int64_t)), [&] {
+    memory::desc src({s.n, s.c, s.ih, s.iw}, dt::f32, tag::nhwc);
+    memory::desc dst({s.n, s.c, s.oh, s.ow}, dt::f32, tag::nhwc);
+    memory::dims strides{s.sh, s.sw}, kernel{s.kh, s.kw}, padL{s.pt, s.pl}, padR{s.pb, s.pr};
+    dnnl::pooling_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max, src, dst, strides,
+                                   kernel, padL, padR);
+    dnnl::pooling_forward::primitive_desc fpd(fd, cpuEngine());
+    dnnl::pooling_backward::desc bd(dnnl::algorithm::pooling_max, src, dst, strides, kernel, padL, padR);
+    dnnl::pooling_backward::primitive_desc bpd(bd, cpuEngine(), fpd);
+    return new MaxPoolBackward{dnnl::pooling_forward(fpd),
+                               dnnl::pooling_backward(bpd),
+                               memory(src, cpuEngine(), DNNL_MEMORY_NONE),
+                               memory(fpd.dst_desc(), cpuEngine()),
+                               memory(fpd.workspace_desc(), cpuEngine()),
+                               memory(bpd.diff_dst_desc(), cpuEngine(), DNNL_MEMORY_NONE),
+                               memory(bpd.diff_src_desc(), cpuEngine(), DNNL_MEMORY_NONE)};
+  });
+  p.src.set_data_handle(const_cast<float*>(x));
+  p.diffDst.set_data_handle(const_cast<float*>(dy));
+  p.diffSrc.set_data_handle(dx);
+  p.forward.execute(cpuStream(), {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dstScratch}, {DNNL_ARG_WORKSPACE, p.workspace}});
+  p.backward.execute(cpuStream(),
+                     {{DNNL_ARG_DIFF_DST, p.diffDst}, {DNNL_ARG_WORKSPACE, p.workspace}, {DNNL_ARG_DIFF_SRC, p.diffSrc}});
+  cpuStream().wait();
+}
+
+// Single-threaded on purpose: a reduction streams its input once (memory-bound, ~1 ms for a 16 MiB activation), and
+// an OpenMP team made it 10x slower whenever another process held one of the cores (spinning barrier).
+void reduceSum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, float scale) {
+  if (inner == 1) {
+    // Rows: eight independent accumulators let the compiler vectorise without -ffast-math.
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* row = x + o * reduce;
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t r = 0;
+      for (; r + 8 <= reduce; r += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += row[r + k];
+      float total = 0;
+      for (; r < reduce; ++r) total += row[r];
+      for (int k = 0; k < 8; ++k) total += acc[k];
+      y[o] = total * scale;
+    }
+    return;
+  }
+  // Blocks of 256 rows summed separately, then added: keeps float32 rounding error near that of a pairwise sum
+  // over the 65,536 rows of a batch-norm statistic.
+  constexpr int64_t kBlock = 256;
+  std::vector<float> block(static_cast<size_t>(inner));
+  for (int64_t o = 0; o < outer; ++o) {
+    float* out = y + o * inner;
+    std::fill(out, out + inner, 0.0f);
+    for (int64_t r0 = 0; r0 < reduce; r0 += kBlock) {
+      std::fill(block.begin(), block.end(), 0.0f);
+      const int64_t r1 = std::min(reduce, r0 + kBlock);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* row = x + (o * reduce + r) * inner;
+        for (int64_t i = 0; i < inner; ++i) block[i] += row[i];
+      }
+      for (int64_t i = 0; i < inner; ++i) out[i] += block[i];
+    }
+    for (int64_t i = 0; i < inner; ++i) out[i] *= scale;
+  }
+}
+
+namespace {
+
+// Writes the tile of dims [dim, rank) for one input block, then replicates it reps[dim] - 1 times by memcpy.
+void tileDim(int dim, int rank, const int64_t* inShape, const int64_t* reps, const int64_t* inStride,
+             const int64_t* outStride, const uint8_t* x, uint8_t* y) {
+  const int64_t block = inShape[dim] * outStride[dim];  // bytes of one repetition along dim
+  if (dim == rank - 1) {
+    std::memcpy(y, x, static_cast<size_t>(block));
+  } else {
+    for (int64_t i = 0; i < inShape[dim]; ++i)
+      tileDim(dim + 1, rank, inShape, reps, inStride, outStride, x + i * inStride[dim], y + i * outStride[dim]);
+  }
+  for (int64_t r = 1; r < reps[dim]; ++r) std::memcpy(y + r * block, y, static_cast<size_t>(block));
+}
+
+}  // namespace
+
+void tile(int rank, const int64_t* inShape, const int64_t* reps, int64_t elementBytes, const uint8_t* x, uint8_t* y) {
+  std::vector<int64_t> inStride(rank), outStride(rank);
+  int64_t in = elementBytes, out = elementBytes;
+  for (int d = rank - 1; d >= 0; --d) {
+    inStride[d] = in;
+    outStride[d] = out;
+    in *= inShape[d];
+    out *= inShape[d] * reps[d];
+  }
+  tileDim(0, rank, inShape, reps, inStride.data(), outStride.data(), x, y);
+}
+
 int maxThreads() { return omp_get_max_threads(); }
 
 void setThreads(int n) { omp_set_num_threads(n); }

@@ -27,6 +27,23 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
 void batchMatMul(int rank, const int64_t* aDims, const int64_t* bDims, bool transA, bool transB,
                  const float* a, const float* b, float* c);
 
+// Max pooling gradient, NHWC, tfjs semantics (padded cells never win). Recomputes the forward pass to get oneDNN's
+// argmax workspace: cheaper than the scalar wasm loop it replaces and needs no state between the two kernels.
+struct PoolShape {
+  int64_t n, ih, iw, c;
+  int64_t kh, kw;
+  int64_t oh, ow;
+  int64_t sh, sw;
+  int64_t pt, pl, pb, pr;
+};
+void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx);
+
+// y[o, i] = scale * sum_r x[o, r, i]: tfjs Sum / Mean over one contiguous block of axes.
+void reduceSum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, float scale);
+
+// tfjs Tile for any element size: out has shape inShape[d] * reps[d].
+void tile(int rank, const int64_t* inShape, const int64_t* reps, int64_t elementBytes, const uint8_t* x, uint8_t* y);
+
 int maxThreads();
 void setThreads(int n);
 const char* cpuIsa();

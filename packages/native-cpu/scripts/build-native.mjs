@@ -49,15 +49,23 @@ function findNodeDir() {
 }
 
 function explain(output) {
+  const missingTool = /No such file or directory: '([^']*(?:g\+\+|gcc|c\+\+|cc|make))'|\b(g\+\+|c\+\+|gcc|make): (?:command )?not found/.exec(output)
+  if (missingTool) return `no C++ toolchain (${missingTool[1] ?? missingTool[2]} not found): apt-get install g++ make python3`
   if (/dnnl\.hpp: No such file|cannot find -ldnnl/.test(output)) return 'oneDNN headers/library not found: apt-get install libdnnl-dev'
-  if (/(g\+\+|c\+\+|make|cc): (command )?not found|not found: make|ENOENT/.test(output)) return 'no C++ toolchain: apt-get install g++ make python3'
-  if (/find Python|python.*not found/i.test(output)) return 'node-gyp needs python3: apt-get install python3'
+  if (/find Python|Could not find any Python/.test(output)) return 'node-gyp needs python3: apt-get install python3'
   const errorLine = output.split('\n').find((l) => /error/i.test(l))
   return `node-gyp failed: ${(errorLine ?? output.trim().split('\n').slice(-1)[0] ?? 'unknown error').trim()}`
 }
 
+// The common case on a fresh machine, reported before node-gyp prints a page of compiler errors.
+function hasOneDnnHeaders() {
+  const dirs = ['/usr/include', '/usr/local/include', ...`${process.env.CPATH ?? ''}:${process.env.CPLUS_INCLUDE_PATH ?? ''}`.split(':')]
+  return dirs.some((dir) => dir && existsSync(path.join(dir, 'oneapi', 'dnnl', 'dnnl.hpp')))
+}
+
 if (process.env.TINYLAB_NATIVE_CPU === '0') finish('skipped: TINYLAB_NATIVE_CPU=0')
 rmSync(failurePath, { force: true })
+if (!hasOneDnnHeaders()) finish('oneDNN headers (oneapi/dnnl/dnnl.hpp) not found: apt-get install libdnnl-dev')
 const nodeGyp = findNodeGyp()
 if (!nodeGyp) finish('node-gyp not found (it ships with npm and pnpm)')
 const nodeDir = findNodeDir()

@@ -10,6 +10,9 @@ export interface NativeAddon {
   conv2dBackpropInput(heap: Uint8Array, dyOffset: number, filterOffset: number, dxOffset: number, params: Int32Array): void
   conv2dBackpropFilter(heap: Uint8Array, xOffset: number, dyOffset: number, dwOffset: number, params: Int32Array): void
   batchMatMul(heap: Uint8Array, aOffset: number, bOffset: number, cOffset: number, params: Int32Array): void
+  maxPoolGrad(heap: Uint8Array, xOffset: number, dyOffset: number, dxOffset: number, params: Int32Array): void
+  reduceSum(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array, scale: number): void
+  tile(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
   setThreads(threads: number): void
   info(): { onednn: string; isa: string; threads: number; cachedPrimitives: number }
 }

@@ -22,6 +22,8 @@ export type NativeCpu =
       register(wasmBackend: KernelBackend): NativeRegistration
       /** Sets oneDNN's thread count (OpenMP, calling thread). */
       setThreads(threads: number): void
+      /** oneDNN primitives built so far (one per kernel and shape): tests use it to prove the native path ran. */
+      cachedPrimitives(): number
     }
   | { available: false; reason: string }
 
@@ -45,5 +47,6 @@ export function loadNativeCpu(): NativeCpu {
     info: { onednn: raw.onednn, isa: raw.isa, threads: raw.threads, addonPath: state.path },
     register: registerNativeKernels,
     setThreads: (threads) => addon.setThreads(threads),
+    cachedPrimitives: () => addon.info().cachedPrimitives,
   }
 }

@@ -16,6 +16,9 @@ export interface NativeCall {
 /** Returns the output, or null when the wasm kernel should run instead. */
 export type NativeImpl = (call: NativeCall) => TensorInfo | null
 
+/** How often each kernel took the native path (tests check that a case did not silently fall back to wasm). */
+export const nativeCalls = new Map<string, number>()
+
 export function nativeKernelConfig(
   kernelName: string,
   backendName: string,
@@ -26,7 +29,10 @@ export function nativeKernelConfig(
   const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     const wasmBackend = asWasmBackend(backend, kernelName)
     const out = impl({ inputs, attrs: attrs ?? {}, backend: wasmBackend, addon })
-    if (out !== null) return out
+    if (out !== null) {
+      nativeCalls.set(kernelName, (nativeCalls.get(kernelName) ?? 0) + 1)
+      return out
+    }
     if (fallback === undefined) throw new Error(`@tinylab/native-cpu ${kernelName}: case not supported natively and no wasm kernel to fall back to`)
     return fallback.kernelFunc({ inputs, attrs, backend })
   }

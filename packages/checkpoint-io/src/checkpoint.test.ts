@@ -50,3 +50,21 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     expect((await loadCheckpoint(join(dir, 'y.safetensors'))).epoch).toBe(5)
   })
 })
+
+describe('asTrainingState', () => {
+  it("accepts main.py's tensor best_acc1 and reports every problem by name", async () => {
+    const { asTrainingState } = await import('./checkpoint')
+    const sd = { 'fc.bias': new HostTensor('float32', [1], Float32Array.from([1])) }
+    const ok = asTrainingState({ epoch: 3, arch: 'resnet18', state_dict: sd, best_acc1: new HostTensor('float32', [], Float32Array.from([12.5])), optimizer: null })
+    expect([ok.epoch, ok.arch, ok.best_acc1, ok.optimizer]).toEqual([3, 'resnet18', 12.5, null])
+    expect(() => asTrainingState({ epoch: 1.5, state_dict: { a: 3 }, best_acc1: 'x' }, 'bad.pth')).toThrow(
+      [
+        'bad.pth: not a training checkpoint:',
+        "\t'epoch' must be an integer, got 1.5",
+        "\t'arch' must be a string, got nothing (key missing)",
+        "\t'best_acc1' must be a number or one-element tensor, got \"x\"",
+        "\t'state_dict' entries that are not tensors: a",
+      ].join('\n'),
+    )
+  })
+})

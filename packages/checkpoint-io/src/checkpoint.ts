@@ -142,3 +142,37 @@ export async function loadCheckpoint(path: string): Promise<Record<string, Check
   const bytes = await readFile(path)
   return decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), basename(path))
 }
+
+/**
+ * Checks that a loaded checkpoint has imagenet main.py's keys with usable types and returns it typed. `best_acc1` may be
+ * a one-element tensor, as main.py saves it (`top1.avg` accumulates `acc1[0]` tensors); it becomes a number. Every
+ * problem is reported in one error naming the file.
+ *
+ * @example
+ * const state = asTrainingState(await loadCheckpoint(args.resume), args.resume)
+ * startEpoch = state.epoch; bestAcc1 = state.best_acc1
+ */
+export function asTrainingState(value: Record<string, CheckpointValue>, fileName = 'checkpoint'): TrainingState {
+  const problems: string[] = []
+  const { epoch, arch, state_dict: stateDict } = value
+  let best = value.best_acc1
+  if (best instanceof HostTensor) best = best.size === 1 ? (best.toFloat32()[0] as number) : Number.NaN
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch)) problems.push(`'epoch' must be an integer, got ${describeValue(epoch)}`)
+  if (typeof arch !== 'string') problems.push(`'arch' must be a string, got ${describeValue(arch)}`)
+  if (typeof best !== 'number' || Number.isNaN(best)) problems.push(`'best_acc1' must be a number or one-element tensor, got ${describeValue(value.best_acc1)}`)
+  if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict) || stateDict instanceof HostTensor || stateDict instanceof Uint8Array)
+    problems.push(`'state_dict' must be a dict of tensors, got ${describeValue(stateDict)}`)
+  else {
+    const bad = Object.entries(stateDict).filter(([, t]) => !(t instanceof HostTensor)).map(([k]) => k)
+    if (bad.length) problems.push(`'state_dict' entries that are not tensors: ${bad.join(', ')}`)
+  }
+  if (problems.length) throw new Error(`${fileName}: not a training checkpoint:\n\t${problems.join('\n\t')}`)
+  return { ...value, epoch: epoch as number, arch: arch as string, best_acc1: best as number, state_dict: stateDict as StateDict }
+}
+
+function describeValue(v: CheckpointValue | undefined): string {
+  if (v === undefined) return 'nothing (key missing)'
+  if (v instanceof HostTensor) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`
+  if (Array.isArray(v)) return 'a list'
+  return v === null ? 'None' : typeof v === 'object' && !(v instanceof Uint8Array) ? 'a dict' : JSON.stringify(typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? 'bytes' : v)
+}

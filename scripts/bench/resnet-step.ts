@@ -1,0 +1,171 @@
+/**
+ * `pnpm bench resnet-step [--batch 32,64] [--steps 5] [--threads 2] [--devices wasm,webgpu] [--profile] [--check-cpu]`
+ *
+ * One ResNet-18 training step (64x64 inputs, 200 classes, SGD momentum 0.9, weight decay 1e-4, training-mode batch
+ * norm) on tfjs wasm (threads + SIMD, TinyLab's training kernels) and, when asked, WebGPU; PyTorch CPU with the same
+ * thread count measured in the same run. Each configuration runs in its own process (peak RSS per configuration).
+ * Prints one JSON line per measurement, then a summary JSON with images/s, ratio to PyTorch and peak memory.
+ * --profile prints the per-kernel time of one wasm step; --check-cpu also compares the batch-32 step's loss and every
+ * gradient with the pure-JS cpu backend (takes ~10+ minutes).
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { initBackend } from '../../packages/multi-device/src/index'
+import { relError } from '../../packages/test-utils/src/close'
+import { resnet18, seededTensor, sgdStep } from '../../packages/multi-device/test/resnet18-fixture'
+import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
+import { TORCH_RESNET_STEP } from './_torch-scripts'
+
+interface StepResult {
+  device: string
+  batch: number
+  threads?: number
+  msPerStep: number
+  imagesPerSec: number
+  peakRssMiB: number
+  wasmHeapMiB?: number
+  loss: number
+  adapter?: string
+}
+
+const CLASSES = 200
+const SIZE = 64
+
+export async function run(args: string[]): Promise<void> {
+  const worker = flag(args, 'worker')
+  if (worker !== undefined) return runWorker(worker, args)
+
+  const batches = (flag(args, 'batch') ?? '32,64').split(',').map(Number)
+  const steps = flag(args, 'steps') ?? '5'
+  const threads = flag(args, 'threads') ?? '2'
+  const devices = (flag(args, 'devices') ?? 'wasm').split(',')
+  const results: StepResult[] = []
+  for (const batch of batches) {
+    const torch = runPython<StepResult>(TORCH_RESNET_STEP, [String(batch), steps, threads])
+    console.log(JSON.stringify(torch))
+    results.push(torch)
+    for (const device of devices) {
+      const extra = hasFlag(args, 'profile') ? ['--profile'] : []
+      const r = runBenchChild<StepResult>('resnet-step', ['--worker', device, '--batch', String(batch), '--steps', steps, '--threads', threads, ...extra])
+      console.log(JSON.stringify(r))
+      results.push(r)
+    }
+  }
+  const summary = batches.map((batch) => {
+    const torch = results.find((r) => r.batch === batch && r.device === 'pytorch-cpu')
+    const rows = results.filter((r) => r.batch === batch && r.device !== 'pytorch-cpu')
+    return {
+      batch,
+      pytorch: { imagesPerSec: round(torch?.imagesPerSec), peakRssMiB: round(torch?.peakRssMiB), threads: torch?.threads },
+      tinylab: rows.map((r) => ({
+        device: r.device,
+        threads: r.threads,
+        imagesPerSec: round(r.imagesPerSec),
+        ratioToPytorch: torch ? round(r.imagesPerSec / torch.imagesPerSec, 3) : undefined,
+        peakRssMiB: round(r.peakRssMiB),
+        wasmHeapMiB: r.wasmHeapMiB,
+      })),
+    }
+  })
+  console.log(JSON.stringify({ bench: 'resnet-step', model: 'resnet18', input: `${SIZE}x${SIZE}`, classes: CLASSES, summary }))
+  for (const s of summary) {
+    for (const t of s.tinylab) {
+      console.log(
+        `batch ${s.batch}: ${t.device} ${t.imagesPerSec} img/s vs PyTorch CPU ${s.pytorch.imagesPerSec} img/s (${s.pytorch.threads} threads) ` +
+          `= ${t.ratioToPytorch}x; peak RSS ${t.peakRssMiB} MiB${t.wasmHeapMiB ? ` (wasm heap ${t.wasmHeapMiB} MiB)` : ''} vs PyTorch ${s.pytorch.peakRssMiB} MiB`,
+      )
+    }
+  }
+  if (hasFlag(args, 'check-cpu')) await checkAgainstCpu(32)
+}
+
+async function runWorker(device: string, args: string[]): Promise<void> {
+  const batch = Number(flag(args, 'batch') ?? '32')
+  const steps = Number(flag(args, 'steps') ?? '5')
+  const threads = Number(flag(args, 'threads') ?? '2')
+  const info = device === 'wasm' ? await initBackend({ device: 'wasm', threads }) : await initBackend({ device: device as 'webgpu' })
+  const net = resnet18(CLASSES)
+  const buffers = new Map<string, tf.Variable>()
+  const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D
+  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
+  for (let i = 0; i < 2; i++) sgdStep(net, buffers, x, labels)
+  if (hasFlag(args, 'profile')) await profileStep(() => sgdStep(net, buffers, x, labels))
+  const t0 = performance.now()
+  let loss = 0
+  for (let i = 0; i < steps; i++) loss = sgdStep(net, buffers, x, labels)
+  const ms = (performance.now() - t0) / steps
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength
+  const result: StepResult = {
+    device: info.device,
+    batch,
+    threads: info.threads,
+    msPerStep: ms,
+    imagesPerSec: (batch * 1000) / ms,
+    peakRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+    wasmHeapMiB: heap === undefined ? undefined : mib(heap),
+    loss,
+    adapter: info.adapter,
+  }
+  console.log(JSON.stringify(result))
+  process.exit(0)
+}
+
+/** Per-kernel time of one step (tf.profile; wasm kernels are synchronous, so kernelMs is wall time). */
+async function profileStep(step: () => void): Promise<void> {
+  const info = await tf.profile(step)
+  const byKernel = new Map<string, { ms: number; calls: number }>()
+  let total = 0
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 }
+    e.ms += ms
+    e.calls++
+    byKernel.set(k.name, e)
+    total += ms
+  }
+  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
+  console.error(`profile: ${total.toFixed(0)} ms in kernels`)
+  for (const [name, e] of top) console.error(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${e.calls} calls`)
+}
+
+/** The issue's bar at full size: loss and every parameter gradient of a batch-32 step, wasm vs the cpu backend. */
+async function checkAgainstCpu(batch: number): Promise<void> {
+  const grads = async (device: 'wasm' | 'cpu'): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
+    await initBackend({ device })
+    const net = resnet18(CLASSES)
+    const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D
+    const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
+    const { value, grads: g } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
+    const out = { loss: value.dataSync()[0] as number, grads: new Map<string, Float32Array>() }
+    for (const [name, v] of net.params) out.grads.set(name, Float32Array.from((g[v.name] as tf.Tensor).dataSync()))
+    tf.dispose([value, x, labels, ...Object.values(g), ...net.params.values()])
+    return out
+  }
+  const t0 = performance.now()
+  const wasm = await grads('wasm')
+  const cpu = await grads('cpu')
+  let worst = { name: '', err: 0 }
+  for (const [name, ref] of cpu.grads) {
+    const err = relError(wasm.grads.get(name) ?? new Float32Array(), ref)
+    if (err > worst.err) worst = { name, err }
+  }
+  const lossErr = Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss)
+  console.log(
+    JSON.stringify({
+      check: 'resnet18 step wasm vs cpu',
+      batch,
+      lossWasm: wasm.loss,
+      lossCpu: cpu.loss,
+      lossRelError: lossErr,
+      worstGradient: worst,
+      parameters: cpu.grads.size,
+      pass: lossErr <= 1e-3 && worst.err <= 1e-3,
+      seconds: Math.round((performance.now() - t0) / 1000),
+    }),
+  )
+}
+
+function round(v: number | undefined, digits = 1): number | undefined {
+  if (v === undefined) return undefined
+  const f = 10 ** digits
+  return Math.round(v * f) / f
+}

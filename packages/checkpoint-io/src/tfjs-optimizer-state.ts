@@ -5,8 +5,8 @@ import { hostToTensor, tensorToHost } from './tfjs-state-dict'
 
 /** torch's optimizer state-dict shape with tfjs tensors in TinyLab layout (train-loop's `SGD.stateDict()`). */
 export interface TfOptimizerState {
-  state: Record<number, Record<string, Tensor | number | null>>
-  param_groups: readonly Record<string, unknown>[]
+  state: { [index: number]: { [key: string]: Tensor | number | null } }
+  param_groups: readonly object[]
 }
 
 /**
@@ -33,11 +33,13 @@ export async function optimizerStateToTorch(dict: TfOptimizerState, params: read
 /**
  * The inverse of `optimizerStateToTorch`: PyTorch-layout host tensors (from `loadCheckpoint`, or a torch.save'd
  * `optimizer.state_dict()`) become tfjs tensors in TinyLab layout, ready for `SGD.loadStateDict`. Caller disposes them.
+ * `T` names the optimizer's state-dict type; only the tensors are checked here, the optimizer's `loadStateDict` checks
+ * its hyper-parameters.
  *
  * @example
- * sgd.loadStateDict(optimizerStateFromTorch(ckpt.optimizer, model.parameters()) as SGDStateDict)
+ * sgd.loadStateDict(optimizerStateFromTorch<SGDStateDict>(ckpt.optimizer ?? null, model.parameters()))
  */
-export function optimizerStateFromTorch(value: CheckpointValue, params: readonly { name: string; layout: TensorLayout }[]): TfOptimizerState {
+export function optimizerStateFromTorch<T extends object = TfOptimizerState>(value: CheckpointValue, params: readonly { name: string; layout: TensorLayout }[]): T {
   const dict = value as { state?: Record<string, Record<string, CheckpointValue>>; param_groups?: Record<string, unknown>[] }
   if (typeof dict !== 'object' || dict === null || typeof dict.state !== 'object' || !Array.isArray(dict.param_groups))
     throw new Error('optimizerStateFromTorch: expected { state, param_groups } (torch optimizer.state_dict())')
@@ -53,5 +55,6 @@ export function optimizerStateFromTorch(value: CheckpointValue, params: readonly
     }
     state[Number(index)] = out
   }
-  return { state, param_groups: dict.param_groups }
+  const result: TfOptimizerState = { state, param_groups: dict.param_groups }
+  return result as T
 }

@@ -87,9 +87,9 @@ describe('optimizer state <-> torch layout', () => {
     const convArr = (await conv.array()) as number[][][][]
     // torch buf[o, i, h, w] == tfjs buf[h, w, i, o]
     expect(torchState.state['0']?.momentum_buffer.data[((3 * 2 + 1) * 3 + 2) * 3 + 0]).toBe(Math.fround(convArr[2]?.[0]?.[1]?.[3] ?? Number.NaN))
-    const back = optimizerStateFromTorch(torchState as unknown as Parameters<typeof optimizerStateFromTorch>[0], params)
-    expect(await (back.state[0]?.momentum_buffer as tf.Tensor).array()).toEqual(convArr)
-    expect(await (back.state[1]?.momentum_buffer as tf.Tensor).array()).toEqual(await fc.array())
+    const back = optimizerStateFromTorch(torchState as unknown as Parameters<typeof optimizerStateFromTorch>[0], params) as { state: Record<number, { momentum_buffer: tf.Tensor }>; param_groups: unknown }
+    expect(await back.state[0]?.momentum_buffer.array()).toEqual(convArr)
+    expect(await back.state[1]?.momentum_buffer.array()).toEqual(await fc.array())
     expect(back.param_groups).toEqual(groups)
     expect(() => optimizerStateFromTorch({ state: { 7: { momentum_buffer: null } }, param_groups: [] }, params)).toThrow(/index 7, but the model has 2 parameters/)
   })

@@ -25,6 +25,7 @@ function permute(t: HostTensor, perm: readonly number[], what: string): HostTens
   const inStrides = inShape.map((_, i) => inShape.slice(i + 1).reduce((a, b) => a * b, 1))
   const stridesForOut = perm.map((p) => inStrides[p] as number)
   const out = allocTensorData(t.dtype, t.size)
+  // Element copies only: indexing works the same on every typed array, BigInt64Array included, so one loop serves all dtypes.
   const src = t.data as unknown as ArrayLike<number>
   const dst = out as unknown as number[]
   const rank = outShape.length

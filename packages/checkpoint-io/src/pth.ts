@@ -42,6 +42,7 @@ function rebuildTensor(storage: Storage, offset: number, size: number[], stride:
   for (let i = 0; i < n; i++) {
     let src = offset
     for (let d = 0; d < size.length; d++) src += (index[d] ?? 0) * (stride[d] ?? 0)
+    // Element copy between typed arrays of the same dtype (bigint or number): the cast only silences the union.
     ;(out as unknown as number[])[i] = (storage.data as unknown as number[])[src] as number
     for (let d = size.length - 1; d >= 0; d--) {
       index[d] = (index[d] ?? 0) + 1

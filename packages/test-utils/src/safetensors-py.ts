@@ -14,6 +14,19 @@ def load_safetensors(path):
     header = json.loads(raw[8:8 + n].decode('utf-8'))
     data = raw[8 + n:]
     meta = header.pop('__metadata__', {})
+    # The checks huggingface/safetensors' Rust reader makes (Metadata::validate): offsets contiguous from 0 in order,
+    # covering the data exactly (no gaps, no trailing bytes); metadata is a str -> str map; the header is JSON text.
+    assert raw[8:9] == b'{', 'header must start with {'
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()), '__metadata__ must map str to str'
+    end = 0
+    for name, info in sorted(header.items(), key=lambda kv: kv[1]['data_offsets']):
+        begin, stop = info['data_offsets']
+        assert begin == end, 'InvalidOffset at %s' % name
+        n = 1
+        for d in info['shape']: n *= d
+        assert stop - begin == n * {'F64': 8, 'F32': 4, 'F16': 2, 'BF16': 2, 'I64': 8, 'I32': 4, 'I16': 2, 'I8': 1, 'U8': 1, 'BOOL': 1}[info['dtype']], 'TensorInvalidInfo %s' % name
+        end = stop
+    assert end == len(data), 'MetadataIncompleteBuffer'
     out = {}
     for name, info in header.items():
         begin, end = info['data_offsets']

@@ -88,3 +88,29 @@ describe('plots without a browser', () => {
     expect(niceTicks(min, max)).toEqual(expected)
   })
 })
+
+describe('plotRun', () => {
+  it("draws the reference's four tags as loss and acc charts from a SummaryWriter run", async () => {
+    const { SummaryWriter, plotRun, chartGroups } = await import('../src/index')
+    expect([...chartGroups(['scalar/train_loss', 'scalar/train_acc', 'scalar/val_loss', 'scalar/val_acc', 'lr']).entries()]).toEqual([
+      ['loss', ['scalar/train_loss', 'scalar/val_loss']],
+      ['acc', ['scalar/train_acc', 'scalar/val_acc']],
+      ['lr', ['lr']],
+    ])
+    const runDir = join(mkdtempSync(join(tmpdir(), 'plotrun-')), 'run')
+    const writer = new SummaryWriter({ runDir, flushOnExit: false })
+    for (let e = 0; e < 5; e++) {
+      writer.addScalar('scalar/train_loss', 5 - e, e)
+      writer.addScalar('scalar/train_acc', 10 * e, e)
+      writer.addScalar('scalar/val_loss', 5.2 - e / 2, e)
+      writer.addScalar('scalar/val_acc', 8 * e, e)
+    }
+    writer.close()
+    const files = plotRun(runDir)
+    expect(files.map((f) => f.slice(runDir.length + 1))).toEqual(['loss.png', 'loss.svg', 'acc.png', 'acc.svg'])
+    const png = PNG.sync.read(readFileSync(join(runDir, 'acc.png')))
+    expect([png.width, png.height]).toEqual([800, 500])
+    expect(readFileSync(join(runDir, 'loss.svg'), 'utf8').match(/<polyline /g)).toHaveLength(2)
+    expect(() => plotRun(join(runDir, 'nope'))).toThrow(/nope has no scalars\.jsonl or scalars\.csv/)
+  })
+})

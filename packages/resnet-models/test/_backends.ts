@@ -1,0 +1,32 @@
+/**
+ * The backends parity suites run on. cpu and wasm always start; WebGPU needs an adapter (a GPU, or Mesa's lavapipe
+ * on a CPU-only machine), so its entry carries the reason it is skipped when none is found. Reads in the suites use
+ * `await tensor.data()`: `dataSync()` is refused on WebGPU in Node.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { initBackend } from '@tinylab/multi-device'
+
+export type ParityDevice = 'cpu' | 'wasm' | 'webgpu'
+
+export interface BackendCase {
+  device: ParityDevice
+  /** Set when the suite must skip this backend, saying why. */
+  skip?: string
+}
+
+async function probe(device: ParityDevice, needsKernel?: string): Promise<BackendCase> {
+  try {
+    const info = await initBackend({ device })
+    if (needsKernel && !tf.getKernel(needsKernel, info.backend)) return { device, skip: `the ${device} backend has no ${needsKernel} kernel` }
+    return { device }
+  } catch (err) {
+    return { device, skip: `${device} did not start: ${err instanceof Error ? err.message : String(err)}` }
+  }
+}
+
+/** cpu, wasm and webgpu, each with a skip reason if it cannot run here; `needsKernel` is e.g. a training kernel. */
+export async function parityBackends(needsKernel?: string): Promise<BackendCase[]> {
+  const cases: BackendCase[] = []
+  for (const device of ['cpu', 'wasm', 'webgpu'] as const) cases.push(await probe(device, needsKernel))
+  return cases
+}

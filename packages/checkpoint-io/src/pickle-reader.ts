@@ -23,6 +23,12 @@ export interface UnpickleOptions {
   fileName?: string
 }
 
+/** An object an allowed callable made that accepts pickle's BUILD (`__setstate__`), e.g. numpy's dtype. */
+export abstract class PyObject {
+  abstract readonly pyName: string
+  abstract setState(state: unknown[]): void
+}
+
 const MARK = Symbol('mark')
 
 /** A Python dict under construction: keys in insertion order, any hashable key. Converted to a JS object at the end. */
@@ -323,11 +329,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): Checkpoin
       case 0x62: { // BUILD
         const state = pop()
         const obj = pop()
-        void state
         // torch's state_dict is an OrderedDict whose `_metadata` attribute (module versions) arrives by BUILD; it is
         // dropped: load_state_dict treats missing metadata as the current version. Tensors carry no BUILD state.
-        if (obj instanceof PyDict || obj instanceof HostTensor) stack.push(obj)
-        else fail(`BUILD on ${describe(obj)} is not supported`)
+        if (obj instanceof PyObject) obj.setState(state instanceof PyTuple ? state.items : [state])
+        else if (!(obj instanceof PyDict || obj instanceof HostTensor)) fail(`BUILD on ${describe(obj)} is not supported`)
+        stack.push(obj)
         break
       }
       case 0x50: // PERSID
@@ -348,7 +354,7 @@ function isCallable(v: unknown): v is PyCallable {
 }
 
 function describe(v: unknown): string {
-  if (isCallable(v)) return v.pyName
+  if (isCallable(v) || v instanceof PyObject) return v.pyName
   if (v instanceof PyDict) return 'a dict'
   if (v instanceof PyTuple) return 'a tuple'
   if (Array.isArray(v)) return 'a list'

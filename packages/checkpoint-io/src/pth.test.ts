@@ -115,6 +115,16 @@ print('OK')
     expect(verdict.trim()).toBe('OK')
   })
 
+  it('reads numpy scalars (np.float64 best_acc1 is common) and torch.device', async () => {
+    const file = join(dir, 'numpy.pth')
+    await runPython(`
+import torch, numpy as np, sys
+torch.save({'best_acc1': np.float64(71.25), 'n': np.int64(-3), 'f': np.float32(2.5), 'b': np.bool_(True), 'u': np.uint8(200),
+            'dev': torch.device('cuda', 1), 'cpu': torch.device('cpu')}, sys.argv[1])
+`, [file])
+    expect(readPth(readFileSync(file), 'numpy.pth')).toEqual({ best_acc1: 71.25, n: -3, f: 2.5, b: true, u: 200, dev: 'cuda:1', cpu: 'cpu' })
+  })
+
   it('refuses a pickle that calls os.system, naming the global, without running it', async () => {
     const file = join(dir, 'evil.pth')
     const marker = join(dir, 'pwned')

@@ -1,5 +1,5 @@
 import { HostTensor, type CheckpointValue, type DType, allocTensorData, dtypeSize, typedArrayFromBytes } from './host-tensor'
-import { py, type PyCallable, unpickle } from './pickle-reader'
+import { py, type PyCallable, PyObject, unpickle } from './pickle-reader'
 import { writePickle } from './pickle-writer'
 import { readZip, writeZip } from './_zip'
 
@@ -21,6 +21,34 @@ class StorageType implements PyCallable {
   call(): never {
     throw new Error(`${this.pyName}(...) is not supported in checkpoints`)
   }
+}
+
+/** numpy.dtype('f8', False, True) plus its BUILD state (byte order), just enough for numpy scalars. */
+class NumpyDType extends PyObject {
+  readonly pyName = 'numpy.dtype'
+  byteOrder = '<'
+  constructor(readonly spec: string) {
+    super()
+  }
+  setState(state: unknown[]): void {
+    if (typeof state[1] === 'string') this.byteOrder = state[1]
+  }
+}
+
+/** `numpy.core.multiarray.scalar(dtype, bytes)`: a numpy scalar such as np.float64(71.3), common as `best_acc1`. */
+function numpyScalar(dtype: unknown, data: unknown, file: string): number | bigint | boolean {
+  if (!(dtype instanceof NumpyDType) || !(data instanceof Uint8Array)) throw new Error(`${file}: malformed numpy scalar`)
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  const le = dtype.byteOrder !== '>'
+  const read: Record<string, () => number | bigint | boolean> = {
+    f8: () => view.getFloat64(0, le), f4: () => view.getFloat32(0, le), i8: () => view.getBigInt64(0, le), u8: () => view.getBigUint64(0, le),
+    i4: () => view.getInt32(0, le), u4: () => view.getUint32(0, le), i2: () => view.getInt16(0, le), u2: () => view.getUint16(0, le),
+    i1: () => view.getInt8(0), u1: () => view.getUint8(0), b1: () => view.getUint8(0) !== 0,
+  }
+  const f = read[dtype.spec]
+  if (!f || data.byteLength < Number(dtype.spec.slice(1))) throw new Error(`${file}: numpy scalar of dtype '${dtype.spec}' is not supported`)
+  const v = f()
+  return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
 }
 
 interface Storage {
@@ -75,6 +103,10 @@ function safeGlobals(file: string): (module: string, name: string) => PyCallable
     'torch._utils._rebuild_parameter': rebuildParameter,
     'torch._utils._rebuild_parameter_with_state': { pyName: 'torch._utils._rebuild_parameter_with_state', call: ([data]) => data },
     'torch.Size': { pyName: 'torch.Size', call: ([dims]) => py.tupleItems(dims) ?? [] },
+    'torch.device': { pyName: 'torch.device', call: ([type, index]) => (typeof index === 'number' ? `${String(type)}:${index}` : String(type)) },
+    'numpy.dtype': { pyName: 'numpy.dtype', call: ([spec]) => new NumpyDType(String(spec)) },
+    'numpy.core.multiarray.scalar': { pyName: 'numpy.core.multiarray.scalar', call: ([dtype, data]) => numpyScalar(dtype, data, file) },
+    'numpy._core.multiarray.scalar': { pyName: 'numpy._core.multiarray.scalar', call: ([dtype, data]) => numpyScalar(dtype, data, file) },
     // Protocol 2 has no bytes opcode: Python 3 pickles bytes as _codecs.encode(text, 'latin1').
     '_codecs.encode': {
       pyName: '_codecs.encode',

@@ -49,7 +49,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     const rest = body.subarray(start)
     if (drops > 0 && options.dropAfterBytes !== undefined) {
       drops--
-      res.write(rest.subarray(0, options.dropAfterBytes), () => setTimeout(() => res.socket?.destroy(), 20))
+      // end(), not destroy(): the FIN follows the bytes already written, so the client gets exactly dropAfterBytes
+      // and then a connection closed before Content-Length was reached.
+      res.write(rest.subarray(0, options.dropAfterBytes), () => res.socket?.end())
       return
     }
     res.end(rest)

@@ -37,7 +37,11 @@ describe('downloadTinyImageNet (local HTTP server)', () => {
       const md5 = createHash('md5').update(zip).digest('hex')
       const r = await downloadTinyImageNet({ dir, url: `${server.url}/tiny-imagenet-200.zip`, md5, sizeBytes: zip.length, onProgress: (p) => progress.push(p) })
       expect(r.cached).toBe(false)
-      expect(server.requests.map((q) => q.range)).toEqual([undefined, `bytes=${Math.floor(zip.length / 3)}-`, `bytes=${2 * Math.floor(zip.length / 3)}-`])
+      // Each retry asks for the bytes after those already on disk (how many survived the cut depends on buffering).
+      const starts = server.requests.map((q) => (q.range === undefined ? 0 : Number(/^bytes=(\d+)-$/.exec(q.range)?.[1])))
+      expect(starts.length).toBe(3)
+      expect(starts[1]).toBeGreaterThan(0)
+      expect(starts[2]).toBeGreaterThan(starts[1] as number)
       expect(progress.at(-1)?.receivedBytes).toBe(zip.length)
       expect(readdirSync(dir)).toEqual(['tiny-imagenet-200'])
       expect(readSplit(r.root, 'train').samples.length).toBe(9)

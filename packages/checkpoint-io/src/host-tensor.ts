@@ -76,7 +76,8 @@ export class HostTensor {
 export function typedArrayFromBytes(dtype: DType, bytes: Uint8Array): TensorData {
   const size = BYTES[dtype]
   if (bytes.byteLength % size !== 0) throw new Error(`${bytes.byteLength} bytes is not a whole number of ${dtype} elements`)
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice()
+  // Copy when unaligned (typed arrays need offset % size == 0). Not `bytes.slice()`: on a Node Buffer that is a view.
+  const aligned = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes)
   const { buffer, byteOffset } = aligned
   const n = bytes.byteLength / size
   switch (dtype) {

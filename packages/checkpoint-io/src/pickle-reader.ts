@@ -46,6 +46,11 @@ class PySet {
 
 /** Decodes a pickle into nested JS values; see `toCheckpointValue` for the mapping. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): CheckpointValue {
+  return unpickleWithEnd(bytes, options).value
+}
+
+/** Like `unpickle`, and also returns where the pickle ended: files like the legacy torch.save format hold several. */
+export function unpickleWithEnd(bytes: Uint8Array, options: UnpickleOptions): { value: CheckpointValue; end: number } {
   const file = options.fileName ?? 'pickle'
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const stack: unknown[] = []
@@ -72,6 +77,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): Checkpoin
     return Number(v)
   }
   const take = (n: number) => (need(n), (p += n), bytes.subarray(p - n, p))
+  // A copy that is a plain Uint8Array even when `bytes` is a Node Buffer (whose slice() is a view).
+  const copy = (b: Uint8Array) => Uint8Array.prototype.slice.call(b)
   const line = () => {
     const end = bytes.indexOf(10, p)
     if (end < 0) fail('unterminated text line')
@@ -124,7 +131,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): Checkpoin
         break
       case 0x2e: { // STOP
         const result = pop()
-        return toCheckpointValue(result, file)
+        return { value: toCheckpointValue(result, file), end: p }
       }
       case 0x28: // MARK
         stack.push(MARK)
@@ -187,14 +194,14 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): Checkpoin
         stack.push(latin1.decode(take(u8())))
         break
       case 0x42: // BINBYTES
-        stack.push(take(u32()).slice())
+        stack.push(copy(take(u32())))
         break
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()).slice())
+        stack.push(copy(take(u8())))
         break
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        stack.push(take(u64()).slice())
+        stack.push(copy(take(u64())))
         break
       case 0x7d: // EMPTY_DICT
         stack.push(new PyDict())

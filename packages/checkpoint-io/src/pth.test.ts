@@ -115,6 +115,14 @@ print('OK')
     expect(verdict.trim()).toBe('OK')
   })
 
+  it('reads the legacy (non-zip) torch.save format too', async () => {
+    const file = join(dir, 'legacy.pth')
+    const expected = JSON.parse(await runPython(WRITE.replace('torch.save(obj, sys.argv[1])', 'torch.save(obj, sys.argv[1], _use_new_zipfile_serialization=False)'), [file])) as unknown
+    const bytes = readFileSync(file)
+    expect(bytes[0]).toBe(0x80) // a bare pickle stream, not a zip
+    expectMatches(readPth(bytes, 'legacy.pth'), expected, 'root')
+  })
+
   it('reads numpy scalars (np.float64 best_acc1 is common) and torch.device', async () => {
     const file = join(dir, 'numpy.pth')
     await runPython(`
@@ -165,7 +173,8 @@ describe('readPth without Python', () => {
   it('rejects truncated archives and legacy files with a clear message', () => {
     const good = Buffer.concat(writePth({ a: new HostTensor('float32', [2], Float32Array.from([1, 2])) }))
     expect(() => readPth(good.subarray(0, good.length - 30), 'cut.pth')).toThrow(/cut\.pth: not a zip archive/)
-    expect(() => readPth(Uint8Array.from([0x80, 0x02, 0x8a, 0x0a]), 'old.pth')).toThrow(/legacy/)
+    expect(() => readPth(Uint8Array.from([0x80, 0x02, 0x8a, 0x0a]), 'old.pth')).toThrow(/old\.pth: unexpected end of pickle data/)
+    expect(() => readPth(Uint8Array.from([0x41, 0x42]), 'x.pth')).toThrow(/x\.pth: neither a torch\.save zip archive nor a legacy torch\.save file/)
     const back = readPth(good, 'good.pth') as { a: HostTensor }
     expect([...back.a.data]).toEqual([1, 2])
   })

@@ -1,5 +1,5 @@
 import { HostTensor, type CheckpointValue, type DType, allocTensorData, dtypeSize, typedArrayFromBytes } from './host-tensor'
-import { py, type PyCallable, PyObject, unpickle } from './pickle-reader'
+import { py, type PyCallable, PyObject, unpickle, unpickleWithEnd } from './pickle-reader'
 import { writePickle } from './pickle-writer'
 import { readZip, writeZip } from './_zip'
 
@@ -88,10 +88,11 @@ function intList(v: unknown, what: string): number[] {
 }
 
 /** The globals a torch.save checkpoint of tensors, dicts and numbers needs, and nothing else. */
-function safeGlobals(file: string): (module: string, name: string) => PyCallable | undefined {
+function safeGlobals(file: string, dryRun = false): (module: string, name: string) => PyCallable | undefined {
   const rebuildV2: PyCallable = {
     pyName: 'torch._utils._rebuild_tensor_v2',
     call([storage, offset, size, stride]) {
+      if (dryRun) return null
       if (typeof storage !== 'object' || storage === null || !('dtype' in storage)) throw new Error(`${file}: _rebuild_tensor_v2 without a storage`)
       return rebuildTensor(storage as Storage, Number(offset), intList(size, file), intList(stride, file), file)
     },
@@ -123,7 +124,7 @@ function safeGlobals(file: string): (module: string, name: string) => PyCallable
 /**
  * Reads a `torch.save` zip checkpoint (`.pth`, `.pth.tar`, `.pt`) without Python. Tensors become `HostTensor`s,
  * dicts plain objects (int keys as strings), tuples arrays. Refuses pickles that name any global outside a small
- * allow-list (see README), naming the global; the legacy pre-1.6 non-zip format is not supported.
+ * allow-list (see README), naming the global. Also reads the legacy pre-1.6 (non-zip) format.
  *
  * @example
  * const ckpt = readPth(readFileSync('checkpoint.pth.tar'), 'checkpoint.pth.tar') as { state_dict: StateDict }
@@ -131,8 +132,8 @@ function safeGlobals(file: string): (module: string, name: string) => PyCallable
  */
 export function readPth(bytes: Uint8Array, fileName = 'checkpoint.pth'): CheckpointValue {
   if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
-    if (bytes[0] === 0x80) throw new Error(`${fileName}: legacy (pre-PyTorch-1.6, non-zip) torch.save format is not supported; re-save it with a recent torch.save`)
-    throw new Error(`${fileName}: not a torch.save zip archive`)
+    if (bytes[0] === 0x80) return readLegacyPth(bytes, fileName)
+    throw new Error(`${fileName}: neither a torch.save zip archive nor a legacy torch.save file`)
   }
   const entries = readZip(bytes, fileName)
   const pklName = [...entries.keys()].find((k) => /^[^/]+\/data\.pkl$/u.test(k) || k === 'data.pkl')
@@ -156,6 +157,72 @@ export function readPth(bytes: Uint8Array, fileName = 'checkpoint.pth'): Checkpo
         storage = { dtype: type.dtype, data: typedArrayFromBytes(type.dtype, record.subarray(0, expected)) }
         storages.set(key, storage)
       }
+      return storage
+    },
+  })
+}
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn
+
+/**
+ * The legacy format (torch < 1.6, or `_use_new_zipfile_serialization=False`; torch/serialization.py `_legacy_save`):
+ * pickles of the magic number, protocol version and sys_info, then the object (storages as persistent ids
+ * `('storage', type, key, location, numel, view_metadata)`), then the sorted storage keys, then each storage as
+ * int64 element count + raw bytes. The storages come after the object, so the object pickle is parsed twice: once to
+ * find where it ends and which dtype each storage has, once with the data.
+ */
+function readLegacyPth(bytes: Uint8Array, fileName: string): CheckpointValue {
+  const noGlobals = { fileName, findGlobal: () => undefined }
+  let off = 0
+  const next = (options: Parameters<typeof unpickleWithEnd>[1] = noGlobals) => {
+    const { value, end } = unpickleWithEnd(bytes.subarray(off), options)
+    off += end
+    return value
+  }
+  const magic = next()
+  if (magic !== LEGACY_MAGIC) throw new Error(`${fileName}: not a torch.save file (bad magic number)`)
+  if (next() !== 1001) throw new Error(`${fileName}: unsupported legacy torch.save protocol version`)
+  const sysInfo = next() as { little_endian?: boolean }
+  if (sysInfo?.little_endian !== true) throw new Error(`${fileName}: big-endian legacy checkpoints are not supported`)
+  const objectStart = off
+  const dtypes = new Map<string, DType>()
+  const pid = (items: unknown[]): { kind: unknown; type: unknown; key: unknown; numel: unknown } => {
+    const [kind, type, key, , numel, view] = items
+    if (view !== null && view !== undefined) throw new Error(`${fileName}: legacy storage views are not supported`)
+    return { kind, type, key, numel }
+  }
+  next({
+    fileName,
+    findGlobal: safeGlobals(fileName, true),
+    persistentLoad(id) {
+      const { kind, type, key } = pid(Array.isArray(id) ? id : [])
+      if (kind !== 'storage' || !(type instanceof StorageType) || typeof key !== 'string') throw new Error(`${fileName}: unsupported persistent id`)
+      dtypes.set(key, type.dtype)
+      return null
+    },
+  })
+  const keys = next()
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new Error(`${fileName}: bad legacy storage key list`)
+  const storages = new Map<string, Storage>()
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  for (const key of keys as string[]) {
+    const dtype = dtypes.get(key)
+    if (!dtype) throw new Error(`${fileName}: storage ${key} is listed but not used`)
+    if (off + 8 > bytes.length) throw new Error(`${fileName}: truncated before storage ${key}`)
+    const numel = Number(view.getBigInt64(off, true))
+    const nbytes = numel * dtypeSize(dtype)
+    if (off + 8 + nbytes > bytes.length) throw new Error(`${fileName}: storage ${key} runs past the end of the file (truncated?)`)
+    storages.set(key, { dtype, data: typedArrayFromBytes(dtype, bytes.subarray(off + 8, off + 8 + nbytes)) })
+    off += 8 + nbytes
+  }
+  off = objectStart
+  return next({
+    fileName,
+    findGlobal: safeGlobals(fileName),
+    persistentLoad(id) {
+      const { key } = pid(Array.isArray(id) ? id : [])
+      const storage = storages.get(String(key))
+      if (!storage) throw new Error(`${fileName}: missing legacy storage ${String(key)}`)
       return storage
     },
   })

@@ -63,6 +63,18 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'manifest'; rank: number; manifest: Manifest; backend: BackendInfo }
   | { type: 'initialized'; rank: number }
-  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number }
+  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number; timings: StepTimings }
   | { type: 'loaded'; rank: number }
   | { type: 'error'; rank: number; message: string }
+
+/** Where one replica's step went, in ms: the bench uses it to explain data-parallel overheads. */
+export interface StepTimings {
+  /** Forward + backward + reading the gradients into shared memory. */
+  compute: number
+  /** Waiting in barriers for the slower replicas. */
+  wait: number
+  /** Reduce-scatter, clipping and the SGD update of this replica's slice. */
+  update: number
+  /** Loading the new parameters (and buffers) into the backend. */
+  load: number
+}

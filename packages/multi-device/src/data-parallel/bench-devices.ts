@@ -1,7 +1,10 @@
 import os from 'node:os'
 import { createDataParallel } from './data-parallel'
 import type { BatchInput, DataParallelOptions, ReplicaDevice } from './data-parallel'
+import type { StepTimings } from './_protocol'
 import type { ReplicaSpec } from './replica-spec'
+
+const PHASES = ['compute', 'wait', 'update', 'load'] as const
 
 /** One row of the device table: a backend and a replica layout. */
 export interface DeviceConfiguration {
@@ -64,6 +67,8 @@ export interface DeviceBenchRow {
    */
   cpuMsPerStep: number | undefined
   startupSeconds: number | undefined
+  /** Mean over replicas and timed steps of where a replica's step went (ms): compute, wait, update, load. */
+  phases: StepTimings | undefined
   backend: string | undefined
   note: string
 }
@@ -101,6 +106,7 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
       epochSeconds: undefined,
       cpuMsPerStep: undefined,
       startupSeconds: undefined,
+      phases: undefined,
       backend: undefined,
     }
     if (config.skip !== undefined) {
@@ -130,16 +136,21 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
       const warmup = config.warmup ?? config.batch === undefined
       if (warmup) await dp.step(x, y, lr, stepOptions) // warm-up: kernel/shader setup, first allocations
       const times: number[] = []
+      const phases: StepTimings = { compute: 0, wait: 0, update: 0, load: 0 }
       const t0 = performance.now()
       const cpu0 = process.cpuUsage()
       while (times.length < steps && (times.length === 0 || performance.now() - t0 < budgetMs)) {
         const t = performance.now()
-        await dp.step(x, y, lr, stepOptions)
+        const result = await dp.step(x, y, lr, stepOptions)
         times.push(performance.now() - t)
+        for (const replica of result.timings) {
+          for (const k of PHASES) phases[k] += replica[k] / result.timings.length
+        }
         log(`[devices] ${config.label}: step ${times.length} ${(times[times.length - 1] as number).toFixed(0)} ms`)
       }
       const cpu = process.cpuUsage(cpu0)
       const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / times.length
+      for (const k of PHASES) phases[k] /= times.length
       const measured = median(times)
       const msPerStep = (measured * options.batch) / batch
       const extrapolated = batch !== options.batch
@@ -152,9 +163,11 @@ export async function benchmarkDevices(options: DeviceBenchOptions): Promise<Dev
         epochSeconds: (options.examplesPerEpoch / options.batch) * (msPerStep / 1000),
         cpuMsPerStep,
         startupSeconds,
+        phases,
         backend: dp.backends[0]?.adapter ?? dp.backends[0]?.device,
         note: [
           config.note,
+          `per replica: compute ${phases.compute.toFixed(0)} ms, wait ${phases.wait.toFixed(0)}, all-reduce+SGD ${phases.update.toFixed(0)}, load ${phases.load.toFixed(0)}`,
           extrapolated ? `extrapolated: ${times.length} step${times.length === 1 ? '' : 's'} at batch ${batch}${warmup ? '' : ' (no warm-up)'}, scaled ×${options.batch / batch}` : undefined,
         ]
           .filter((s) => s !== undefined)
@@ -206,7 +219,9 @@ export function formatDeviceTable(rows: DeviceBenchRow[], options: { unit: strin
   const columns: (keyof DeviceBenchRow)[] = [
     'label', 'device', 'replicas', 'threadsPerReplica', 'status', 'measuredBatch', 'timedSteps', 'msPerStep', 'itemsPerSecond', 'speedup', 'epochSeconds', 'cpuMsPerStep', 'startupSeconds', 'backend', 'note',
   ]
-  const csv = [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n') + '\n'
+  const header = [...columns, ...PHASES.map((k) => `${k}Ms`)]
+  const csv =
+    [header.join(','), ...rows.map((r) => [...columns.map((c) => csvField(r[c])), ...PHASES.map((k) => csvField(r.phases?.[k]))].join(','))].join('\n') + '\n'
   return { markdown: md + '\n', csv }
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import type { BackendInfo, Device } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, CTRL_WORDS, abortBarrier } from './_barrier'
-import type { FromWorker, Manifest, SharedDtype, SharedShard, SharedState, TensorEntry, ToWorker } from './_protocol'
+import type { FromWorker, Manifest, SharedDtype, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker } from './_protocol'
 import { importerPath, startReplicaWorkers } from './_worker-bootstrap'
 import type { WorkerLoader } from './_worker-bootstrap'
 import type { ReplicaSpec } from './replica-spec'
@@ -57,6 +57,8 @@ export interface StepResult {
   gradNorm?: number
   /** `tf.memory().numTensors` of each replica after the step (flat from step to step: no leak). */
   numTensors: number[]
+  /** Per replica: ms spent computing gradients, waiting for the others, reducing + updating, loading parameters. */
+  timings: StepTimings[]
 }
 
 /** torch.optim.SGD `state_dict()` layout, as train-loop's SGD uses it. */
@@ -294,7 +296,8 @@ class Coordinator implements DataParallel {
     })
     const gradNorm = replies[0]?.gradNorm
     const numTensors = replies.map((r) => r.numTensors)
-    return clip > 0 && gradNorm !== undefined ? { loss, gradNorm, numTensors } : { loss, numTensors }
+    const timings = replies.map((r) => r.timings)
+    return clip > 0 && gradNorm !== undefined ? { loss, gradNorm, numTensors, timings } : { loss, numTensors, timings }
   }
 
   /**

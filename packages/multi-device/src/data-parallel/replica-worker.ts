@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { parentPort, workerData } from 'node:worker_threads'
 import { initBackend } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, barrier } from './_barrier'
-import type { FromWorker, Manifest, SharedShard, SharedState, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
+import type { FromWorker, Manifest, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
 import { toReplica } from './cross-entropy-replica'
 import type { Replica, ReplicaContext, ReplicaTensor } from './replica-spec'
 import { sgdUpdateSlice } from './sharded-sgd'
@@ -60,8 +60,8 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       post({ type: 'initialized', rank })
     } else if (message.type === 'step') {
       if (views === undefined) throw new Error('step before init')
-      const { loss, gradNorm } = await step(message, views)
-      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors })
+      const { loss, gradNorm, timings } = await step(message, views)
+      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors, timings })
     } else {
       // 'load': the coordinator wrote parameters/buffers into shared memory (setParameters). The coordinator ends
       // workers with terminate(): their engine, backend and device go with the thread.
@@ -72,7 +72,14 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     }
   }
 
-  const step = async (message: Extract<ToWorker, { type: 'step' }>, v: Views): Promise<{ loss: number; gradNorm: number }> => {
+  const step = async (message: Extract<ToWorker, { type: 'step' }>, v: Views): Promise<{ loss: number; gradNorm: number; timings: StepTimings }> => {
+    const timings: StepTimings = { compute: 0, wait: 0, update: 0, load: 0 }
+    let mark = performance.now()
+    const lap = (phase: keyof StepTimings): void => {
+      const now = performance.now()
+      timings[phase] += now - mark
+      mark = now
+    }
     const P = manifest.parameterCount
     const slot = v.grads.subarray(rank * P, (rank + 1) * P)
     let loss = 0
@@ -97,7 +104,9 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       slot.fill(0)
     }
     if (rank === 0) await writeTensors(buffers, manifest.buffers, v.buffers)
+    lap('compute')
     barrier(v.ctrl, replicas)
+    lap('wait')
 
     // Reduce-scatter: this replica sums its 1/N slice over all replicas' slots into slot 0, then updates that slice.
     const start = Math.floor((rank * P) / replicas)
@@ -113,7 +122,9 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       let squares = 0
       for (let i = start; i < end; i++) squares += (sum[i] as number) * (sum[i] as number)
       v.norms[rank] = squares
+      lap('update')
       barrier(v.ctrl, replicas)
+      lap('wait')
       let total = 0
       for (let r = 0; r < replicas; r++) total += v.norms[r] as number
       gradNorm = Math.sqrt(total)
@@ -131,11 +142,14 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       firstStep: Atomics.load(v.ctrl, CTRL_HAS_MOMENTUM) === 0,
       gradScale,
     })
+    lap('update')
     barrier(v.ctrl, replicas)
+    lap('wait')
     if (rank === 0 && config.hyper.momentum !== 0) Atomics.store(v.ctrl, CTRL_HAS_MOMENTUM, 1)
     loadTensors(params, manifest.parameters, v.params)
     if (rank !== 0) loadTensors(buffers, manifest.buffers, v.buffers)
-    return { loss, gradNorm }
+    lap('load')
+    return { loss, gradNorm, timings }
   }
 
   // One message at a time, in order: a step must finish before the next (or a load) starts.
@@ -186,10 +200,13 @@ async function writeTensors(tensors: ReplicaTensor[], entries: TensorEntry[], in
 }
 
 function loadTensors(tensors: ReplicaTensor[], entries: TensorEntry[], from: Float32Array): void {
+  // wasm copies into its heap when a tensor is created; cpu and webgpu may keep the array, and the shared memory
+  // changes next step: give those a private copy.
+  const copy = tf.getBackend() !== 'wasm'
   tf.tidy(() => {
     tensors.forEach((t, i) => {
       const e = entries[i] as TensorEntry
-      const flat = from.slice(e.offset, e.offset + e.size) // a private copy: the shared memory changes next step
+      const flat = copy || e.dtype === 'int32' ? from.slice(e.offset, e.offset + e.size) : from.subarray(e.offset, e.offset + e.size)
       t.value.assign(tf.tensor(e.dtype === 'int32' ? Int32Array.from(flat) : flat, e.shape, e.dtype))
     })
   })

@@ -15,6 +15,8 @@ export type ImageSource =
 /** What a worker (or the main thread) needs once: the source, the labels, and how to transform. */
 export interface JobContext {
   source: ImageSource
+  /** Shared output ring (see loader.ts): slot k is floats [k * slotFloats, (k + 1) * slotFloats). */
+  ring?: { buffer: Float32Array; slotFloats: number }
   labels: Int32Array
   transform: TransformOptions
   seed: number
@@ -28,11 +30,14 @@ export interface BatchResult {
   skipped: { file: string; reason: string }[]
 }
 
-/** Decodes/augments the samples `indices` of `epoch` into one NHWC float32 block. */
-export function runBatch(ctx: JobContext, indices: Int32Array, epoch: number): BatchResult {
+/**
+ * Decodes/augments the samples `indices` of `epoch` into one NHWC float32 block: `out` when given (a slot of the
+ * loader's shared ring, at least indices.length * size * size * 3 long), else a new array.
+ */
+export function runBatch(ctx: JobContext, indices: Int32Array, epoch: number, out?: Float32Array): BatchResult {
   const size = ctx.transform.size ?? 64
   const per = size * size * 3
-  const x = new Float32Array(indices.length * per)
+  const x = out ? out.subarray(0, indices.length * per) : new Float32Array(indices.length * per)
   const y = new Int32Array(indices.length)
   const skipped: BatchResult['skipped'] = []
   let n = 0
@@ -57,7 +62,8 @@ export function runBatch(ctx: JobContext, indices: Int32Array, epoch: number): B
     y[n] = ctx.labels[index] as number
     n++
   }
-  return n === indices.length ? { x, y, skipped } : { x: x.slice(0, n * per), y: y.slice(0, n), skipped }
+  if (n === indices.length) return { x, y, skipped }
+  return { x: out ? x.subarray(0, n * per) : x.slice(0, n * per), y: y.slice(0, n), skipped }
 }
 
 /** Decodes samples `indices` to raw uint8 HWC pixels of `height`x`width` (for building the cache). */

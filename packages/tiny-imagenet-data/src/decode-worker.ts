@@ -18,8 +18,12 @@ port.on('message', (msg: WorkerRequest) => {
         port.postMessage({ id: msg.id, kind: 'ok' } satisfies WorkerReply)
       } else if (msg.kind === 'batch') {
         if (!ctx) throw new Error('worker used before init')
-        const r = runBatch(ctx, msg.indices, msg.epoch)
-        port.postMessage({ id: msg.id, kind: 'batch', ...r } satisfies WorkerReply, [r.x.buffer as ArrayBuffer, r.y.buffer as ArrayBuffer])
+        const ring = msg.slot !== undefined ? ctx.ring : undefined
+        const out = ring ? ring.buffer.subarray((msg.slot as number) * ring.slotFloats, ((msg.slot as number) + 1) * ring.slotFloats) : undefined
+        const r = runBatch(ctx, msg.indices, msg.epoch, out)
+        // Pixels written into the shared ring need no transfer: only the labels travel.
+        const x = out ? undefined : r.x
+        port.postMessage({ id: msg.id, kind: 'batch', x, y: r.y, skipped: r.skipped } satisfies WorkerReply, x ? [x.buffer as ArrayBuffer, r.y.buffer as ArrayBuffer] : [r.y.buffer as ArrayBuffer])
       } else {
         const r = runDecode(msg.paths, msg.indices, msg.height, msg.width, msg.skipBad)
         port.postMessage({ id: msg.id, kind: 'decode', ...r } satisfies WorkerReply, [r.pixels.buffer as ArrayBuffer, r.ok.buffer as ArrayBuffer])

@@ -36,6 +36,13 @@ export interface LoaderOptions extends TransformOptions {
   cache?: string
   /** Skip (and count, see `skipped`) unreadable or corrupt images instead of failing. Default false. */
   skipBad?: boolean
+  /**
+   * Recycle the memory of batches whose tensors were disposed (default true): x tensors wrap slots of a shared ring
+   * instead of a new 12.6 MB array per batch, which halves the loader's CPU time. A slot is reused only when no
+   * tensor references it (views from reshape included), but an array obtained with `x.dataSync()` on the cpu
+   * backend IS the slot: copy it if you keep it after disposing x, or set false.
+   */
+  reuseMemory?: boolean
   /** Report cache building to stderr. Default false. */
   verbose?: boolean
 }
@@ -91,7 +98,13 @@ export class TinyImageNetLoader {
         source = { kind: 'cache', pixels: cache.pixels, height: cache.header.height, width: cache.header.width }
         labels = cache.labels
       }
-      const ctx: JobContext = { source, labels, transform: transformOf(options), seed: options.seed ?? 0, skipBad }
+      const size = options.size ?? 64
+      const slotFloats = options.batchSize * size * size * 3
+      const slots = prefetchDepth(options, pool) + 2
+      // Batches are written into a ring of shared slots that tensors then wrap without a copy. Allocating a fresh
+      // 12.6 MB array per batch instead made the main thread's garbage collector a third of the CPU time.
+      const ring = options.reuseMemory === false ? undefined : { buffer: new Float32Array(new SharedArrayBuffer(slots * slotFloats * 4)), slotFloats }
+      const ctx: JobContext = { source, labels, transform: transformOf(options), seed: options.seed ?? 0, skipBad, ring }
       if (pool) await pool.broadcast({ kind: 'init', ctx })
       const loader = new TinyImageNetLoader(ctx, labels.length, options, pool)
       loader.skipped.push(...early)
@@ -113,11 +126,40 @@ export class TinyImageNetLoader {
     return epochOrder(this.count, this.options.seed ?? 0, epoch, this.options.shuffle ?? true)
   }
 
-  private run(indices: Int32Array, epoch: number): Promise<BatchResult> {
-    if (!this.pool) return Promise.resolve().then(() => runBatch(this.ctx, indices, epoch))
-    return this.pool.send({ kind: 'batch', indices, epoch }).then((r) => {
+  /** Tensors wrapping each ring slot (latest use), to know when the consumer has let go of a slot. */
+  private readonly slotUsers: ({ backend: tf.KernelBackend; dataId: object } | undefined)[] = []
+  private readonly slotBusy: boolean[] = []
+
+  /** A ring slot that no live tensor and no pending job uses, or undefined (the job then gets its own buffer). */
+  private takeSlot(): number | undefined {
+    const ring = this.ctx.ring
+    if (!ring) return undefined
+    const slots = ring.buffer.length / ring.slotFloats
+    for (let k = 0; k < slots; k++) {
+      if (this.slotBusy[k]) continue
+      const user = this.slotUsers[k]
+      // refCount covers views too: a reshape of x shares its data and keeps the slot alive.
+      if (user && user.backend.refCount(user.dataId) > 0) continue
+      this.slotBusy[k] = true
+      this.slotUsers[k] = undefined
+      return k
+    }
+    return undefined
+  }
+
+  private slotView(slot: number, length: number): Float32Array {
+    const ring = this.ctx.ring as NonNullable<JobContext['ring']>
+    return ring.buffer.subarray(slot * ring.slotFloats, slot * ring.slotFloats + length)
+  }
+
+  private run(indices: Int32Array, epoch: number, slot: number | undefined): Promise<BatchResult> {
+    const per = (this.ctx.transform.size ?? 64) ** 2 * 3
+    if (!this.pool) {
+      return Promise.resolve().then(() => runBatch(this.ctx, indices, epoch, slot === undefined ? undefined : this.slotView(slot, indices.length * per)))
+    }
+    return this.pool.send({ kind: 'batch', indices, epoch, slot }).then((r) => {
       if (r.kind !== 'batch') throw new Error(`unexpected worker reply ${r.kind}`)
-      return r
+      return { x: r.x ?? this.slotView(slot as number, r.y.length * per), y: r.y, skipped: r.skipped }
     })
   }
 
@@ -126,28 +168,41 @@ export class TinyImageNetLoader {
    * Starts at batch `startBatch`, so a resumed run (same seed, epoch, start) sees the batches an uninterrupted run
    * would have seen.
    */
-  async *arrays(epoch = 0, { startBatch = 0 }: { startBatch?: number } = {}): AsyncGenerator<{ x: Float32Array; y: Int32Array }> {
+  arrays(epoch = 0, options: { startBatch?: number } = {}): AsyncGenerator<{ x: Float32Array; y: Int32Array }> {
+    return this.generate(epoch, options.startBatch ?? 0, false)
+  }
+
+  /** `useRing`: write into shared slots (for tensors, whose release we can observe), else into fresh arrays. */
+  private async *generate(epoch: number, startBatch: number, useRing: boolean): AsyncGenerator<{ x: Float32Array; y: Int32Array; slot: number | undefined }> {
     const order = this.order(epoch)
     const bs = this.options.batchSize
     const total = this.numBatches
     if (!Number.isInteger(startBatch) || startBatch < 0 || startBatch > total) throw new Error(`startBatch must be an integer in [0, ${total}], got ${startBatch}`)
-    const depth = Math.max(1, this.options.prefetch ?? (this.pool ? 2 * this.pool.size : 2))
-    const inflight: Promise<BatchResult>[] = []
+    const depth = prefetchDepth(this.options, this.pool)
+    const inflight: { result: Promise<BatchResult>; slot: number | undefined }[] = []
     let next = startBatch
     const submit = (): void => {
       const b = next++
-      inflight.push(this.run(order.slice(b * bs, Math.min((b + 1) * bs, this.count)), epoch))
+      const slot = useRing ? this.takeSlot() : undefined
+      inflight.push({ result: this.run(order.slice(b * bs, Math.min((b + 1) * bs, this.count)), epoch, slot), slot })
     }
+    let current: number | undefined
     try {
       while (inflight.length < depth && next < total) submit()
       while (inflight.length > 0) {
-        const r = await (inflight.shift() as Promise<BatchResult>)
+        const job = inflight.shift() as (typeof inflight)[number]
+        const r = await job.result
+        // The slot yielded last time is now either wrapped by a tensor (tracked) or free again.
+        if (current !== undefined) this.slotBusy[current] = false
+        current = job.slot
         if (next < total) submit()
         this.skipped.push(...r.skipped)
-        if (r.y.length > 0) yield { x: r.x, y: r.y }
+        if (r.y.length > 0) yield { x: r.x, y: r.y, slot: job.slot }
       }
     } finally {
-      await Promise.allSettled(inflight)
+      if (current !== undefined) this.slotBusy[current] = false
+      await Promise.allSettled(inflight.map((j) => j.result))
+      for (const j of inflight) if (j.slot !== undefined) this.slotBusy[j.slot] = false
     }
   }
 
@@ -157,8 +212,10 @@ export class TinyImageNetLoader {
    */
   async *batches(epoch = 0, options: { startBatch?: number } = {}): AsyncGenerator<Batch> {
     const size = this.ctx.transform.size ?? 64
-    for await (const { x, y } of this.arrays(epoch, options)) {
-      yield { x: tf.tensor4d(x, [y.length, size, size, 3], 'float32'), y: tf.tensor1d(y, 'int32') }
+    for await (const { x, y, slot } of this.generate(epoch, options.startBatch ?? 0, true)) {
+      const xt = tf.tensor4d(x, [y.length, size, size, 3], 'float32')
+      if (slot !== undefined) this.slotUsers[slot] = { backend: tf.backend(), dataId: xt.dataId }
+      yield { x: xt, y: tf.tensor1d(y, 'int32') }
     }
   }
 
@@ -166,6 +223,10 @@ export class TinyImageNetLoader {
   async close(): Promise<void> {
     await this.pool?.close()
   }
+}
+
+function prefetchDepth(options: LoaderOptions, pool: WorkerPool | undefined): number {
+  return Math.max(1, options.prefetch ?? (pool ? 2 * pool.size : 2))
 }
 
 function transformOf(o: LoaderOptions): TransformOptions {

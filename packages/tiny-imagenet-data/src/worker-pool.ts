@@ -6,7 +6,7 @@ import type { BatchResult, JobContext } from './batch-job'
 
 export type WorkerRequest =
   | { id: number; kind: 'init'; ctx: JobContext }
-  | { id: number; kind: 'batch'; indices: Int32Array; epoch: number }
+  | { id: number; kind: 'batch'; indices: Int32Array; epoch: number; slot: number | undefined }
   | { id: number; kind: 'decode'; paths: string[]; indices: Int32Array; height: number; width: number; skipBad: boolean }
 
 /** A request before the pool numbers it (Omit distributed over the union). */
@@ -14,7 +14,7 @@ export type WorkerRequestBody = WorkerRequest extends infer R ? (R extends unkno
 
 export type WorkerReply =
   | { id: number; kind: 'ok' }
-  | ({ id: number; kind: 'batch' } & BatchResult)
+  | { id: number; kind: 'batch'; x: Float32Array | undefined; y: Int32Array; skipped: BatchResult['skipped'] }
   | { id: number; kind: 'decode'; pixels: Uint8Array; ok: Uint8Array; skipped: BatchResult['skipped'] }
   | { id: number; kind: 'error'; message: string }
 

@@ -23,7 +23,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 async function collect(loader: TinyImageNetLoader, epoch: number, startBatch = 0): Promise<{ x: Float32Array; y: Int32Array }[]> {
   const out: { x: Float32Array; y: Int32Array }[] = []
   for await (const { x, y } of loader.batches(epoch, { startBatch })) {
-    out.push({ x: x.dataSync() as Float32Array, y: y.dataSync() as Int32Array })
+    // Copies: with the cpu backend dataSync() returns the tensor's own storage, a ring slot reused after dispose.
+    out.push({ x: Float32Array.from(x.dataSync()), y: Int32Array.from(y.dataSync()) })
     tf.dispose([x, y])
   }
   return out
@@ -64,6 +65,27 @@ describe('TinyImageNetLoader', () => {
       expect(batch?.x[k * 12288 + i]).toBeCloseTo(((img[i] as number) / 255 - (IMAGENET_MEAN[c] as number)) / (IMAGENET_STD[c] as number), 5)
     }
     await loader.close()
+  })
+
+  it('recycles a batch slot only after every tensor using it is disposed (reshaped views included)', async () => {
+    const loader = await TinyImageNetLoader.create(samples, { batchSize: 4, shuffle: false, workers: 1, prefetch: 1 })
+    const kept: { view: tf.Tensor; copy: Float32Array }[] = []
+    for await (const { x, y } of loader.batches(0)) {
+      const view = x.reshape([-1]) // shares x's storage
+      kept.push({ view, copy: Float32Array.from(view.dataSync()) })
+      tf.dispose([x, y])
+    }
+    // Had a slot been reused while `view` lived, its values would now belong to a later batch.
+    for (const k of kept) expect(Array.from(k.view.dataSync().subarray(0, 64))).toEqual(Array.from(k.copy.subarray(0, 64)))
+    tf.dispose(kept.map((k) => k.view))
+    const noReuse = await TinyImageNetLoader.create(samples, { batchSize: 4, shuffle: false, workers: 0, reuseMemory: false })
+    const first = await noReuse.batches(0).next()
+    const held = first.value?.x.dataSync() as Float32Array
+    const snapshot = Float32Array.from(held)
+    first.value && tf.dispose([first.value.x, first.value.y])
+    for await (const b of noReuse.batches(0)) tf.dispose([b.x, b.y])
+    expect(Array.from(held.subarray(0, 64))).toEqual(Array.from(snapshot.subarray(0, 64)))
+    await Promise.all([loader.close(), noReuse.close()])
   })
 
   it('is deterministic for a seed, whatever the number of workers, and resumable mid-epoch', async () => {

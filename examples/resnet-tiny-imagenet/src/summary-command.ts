@@ -9,7 +9,7 @@ import { UsageError, type Subcommand } from './usage-error'
 
 const archs = Object.keys(resnetArchs)
 const stems: readonly ResNetStem[] = ['imagenet', 'cifar']
-const backends: readonly Device[] = ['auto', 'cpu', 'wasm']
+const backends: readonly Device[] = ['auto', 'cpu', 'wasm', 'webgpu']
 
 const flagHelp: [string, string][] = [
   [`-a, --arch {${archs.join(',')}}`, 'model architecture (default: resnet18)'],

@@ -1,7 +1,11 @@
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core'
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
 import type { Inputs } from './_call'
-import { call, conv2d, explicitPad, free, padOrCrop, reshape, reverse, transpose } from './_call'
+import { call, conv2d, explicitPad, free, padOrCrop, reshape, transpose } from './_call'
+
+interface SelectionOutput {
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
+}
 
 /**
  * dx = the transposed convolution of dy with W, done as XNNPACK forward convolutions (tfjs-backend-wasm 4.22 ships a
@@ -79,21 +83,20 @@ function phase(
   if (ma === 0 || mb === 0) {
     return call('Fill', {}, backend, { shape: [n, rows, cols, inChannels], value: 0, dtype: 'float32' })
   }
-  let sub = filter
-  if (sh > 1 || sw > 1) {
-    sub = call('StridedSlice', { x: filter }, backend, {
-      begin: [ra, rb, 0, 0],
-      end: filter.shape,
-      strides: [sh, sw, 1, 1],
-      beginMask: 0,
-      endMask: 0,
-      ellipsisMask: 0,
-      newAxisMask: 0,
-      shrinkAxisMask: 0,
-    })
-  }
-  const flipped = ma > 1 || mb > 1 ? reverse(backend, sub, [0, 1]) : sub
-  const subT = transpose(backend, flipped, [0, 1, 3, 2]) // (ma, mb, co, ci)
+  // The tap set W[ra::sh, rb::sw], spatially reversed, as a product with a 0/1 selection matrix: XNNPACK copies the
+  // taps exactly (w·1 + zeros) at GEMM speed, where the shipped Reverse, StridedSlice and GatherV2 compute an index
+  // per element (0.3-0.75 s for a 3x3x512x512 filter).
+  const [, , ci, co] = filter.shape as [number, number, number, number]
+  const tapIds: number[] = []
+  for (let i = ra + (ma - 1) * sh; i >= ra; i -= sh) for (let j = rb + (mb - 1) * sw; j >= rb; j -= sw) tapIds.push(i * kw + j)
+  const selection = new Float32Array(tapIds.length * kh * kw)
+  tapIds.forEach((tap, row) => selection.fill(1, row * kh * kw + tap, row * kh * kw + tap + 1))
+  const flat = reshape(backend, filter, [kh * kw, ci * co])
+  const select = (backend as unknown as SelectionOutput).makeOutput([tapIds.length, kh * kw], 'float32', undefined, selection)
+  const picked = call('BatchMatMul', { a: select, b: flat }, backend, { transposeA: false, transposeB: false })
+  const sub = reshape(backend, picked, [ma, mb, ci, co])
+  const subT = transpose(backend, sub, [0, 1, 3, 2]) // (ma, mb, co, ci)
+  free(backend, flat, select, picked, sub)
   // "Full" correlation puts grid position t at output row t; start at tStart and keep `rows` rows.
   const padTop = ma - 1 - tStart
   const padBottom = rows - outH - padTop + ma - 1
@@ -105,8 +108,6 @@ function phase(
   }
   const pad = explicitPad(Math.max(0, padTop), Math.max(0, padBottom), Math.max(0, padLeft), Math.max(0, padRight))
   const out = conv2d(backend, input, subT, [1, 1], [1, 1], pad)
-  if (sub !== filter) free(backend, sub)
-  if (flipped !== sub) free(backend, flipped)
   free(backend, subT)
   if (input !== dy) free(backend, input)
   return out

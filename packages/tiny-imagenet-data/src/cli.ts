@@ -87,7 +87,7 @@ async function decodeAll(args: string[], cacheFile: string | undefined): Promise
     await loader.close()
   }
   const skipped = [...listing.skipped, ...loader.skipped]
-  for (const s of skipped) console.error(`skipped ${s.file}: ${s.reason}`)
+  for (const s of skipped) console.error(`skipped: ${s.reason.startsWith(s.file) ? s.reason : `${s.file}: ${s.reason}`}`)
   console.log(`${sp}: ${images} images OK${cacheFile ? ` in ${cacheFile}` : ''}, ${skipped.length} skipped`)
 }
 

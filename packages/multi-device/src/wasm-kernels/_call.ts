@@ -31,15 +31,41 @@ export const reverse = (b: KernelBackend, x: TensorInfo, dims: number[]): Tensor
 /** Constant padding; negative amounts crop (PadV2 itself accepts only >= 0). */
 export function padOrCrop(b: KernelBackend, x: TensorInfo, paddings: [number, number][], constantValue = 0): TensorInfo {
   const begin = paddings.map(([before]) => Math.max(0, -before))
-  const size = x.shape.map((d, i) => d - (begin[i] ?? 0) - Math.max(0, -(paddings[i]?.[1] ?? 0)))
+  const end = paddings.map(([, after]) => Math.max(0, -after))
   let cropped = x
-  if (begin.some((v) => v > 0) || size.some((d, i) => d !== x.shape[i])) {
-    cropped = call('Slice', { x }, b, { begin, size })
-  }
+  if (begin.some((v) => v > 0) || end.some((v) => v > 0)) cropped = crop(b, x, begin, end)
   const pads = paddings.map(([before, after]) => [Math.max(0, before), Math.max(0, after)] as [number, number])
   if (pads.every(([p, q]) => p === 0 && q === 0)) return cropped === x ? call('Identity', { x }, b) : cropped
   const out = call('PadV2', { x: cropped }, b, { paddings: pads, constantValue })
   if (cropped !== x) free(b, cropped)
+  return out
+}
+
+interface FloatOutput {
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
+}
+
+/**
+ * Removes begin[i] / end[i] elements at the start / end of each axis. The shipped Slice kernel first copies the
+ * WHOLE input out of the wasm heap into JS (backend.readSync) and then loops in JS; for the H/W crops of NHWC float
+ * tensors that every kernel here needs, a 'valid' depthwise convolution with a one-hot (top, left) filter of size
+ * (1 + top + bottom) x (1 + left + right) is the same crop, done by XNNPACK in the heap (exact for finite values:
+ * x·1 plus zeros).
+ */
+function crop(b: KernelBackend, x: TensorInfo, begin: number[], end: number[]): TensorInfo {
+  const spatialOnly = x.shape.length === 4 && x.dtype === 'float32' && begin[0] === 0 && end[0] === 0 && begin[3] === 0 && end[3] === 0
+  if (!spatialOnly) {
+    return call('Slice', { x }, b, { begin, size: x.shape.map((d, i) => d - (begin[i] ?? 0) - (end[i] ?? 0)) })
+  }
+  const [top, left] = [begin[1] ?? 0, begin[2] ?? 0]
+  const kh = 1 + top + (end[1] ?? 0)
+  const kw = 1 + left + (end[2] ?? 0)
+  const c = x.shape[3] as number
+  const values = new Float32Array(kh * kw * c)
+  values.fill(1, (top * kw + left) * c, (top * kw + left + 1) * c)
+  const filter = (b as unknown as FloatOutput).makeOutput([kh, kw, c, 1], 'float32', undefined, values)
+  const out = call('DepthwiseConv2dNative', { x, filter }, b, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' })
+  free(b, filter)
   return out
 }
 

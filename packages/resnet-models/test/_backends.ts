@@ -12,15 +12,18 @@ export interface BackendCase {
   device: ParityDevice
   /** Set when the suite must skip this backend, saying why. */
   skip?: string
+  /** For suite titles: the device, plus the skip reason when there is one. */
+  label: string
 }
 
 async function probe(device: ParityDevice, needsKernel?: string): Promise<BackendCase> {
+  const skipped = (skip: string): BackendCase => ({ device, skip, label: `${device} (skipped: ${skip})` })
   try {
     const info = await initBackend({ device })
-    if (needsKernel && !tf.getKernel(needsKernel, info.backend)) return { device, skip: `the ${device} backend has no ${needsKernel} kernel` }
-    return { device }
+    if (needsKernel && !tf.getKernel(needsKernel, info.backend)) return skipped(`the ${device} backend has no ${needsKernel} kernel`)
+    return { device, label: device }
   } catch (err) {
-    return { device, skip: `${device} did not start: ${err instanceof Error ? err.message : String(err)}` }
+    return skipped(`${device} did not start: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
 

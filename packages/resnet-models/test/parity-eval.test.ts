@@ -28,7 +28,7 @@ describe.skipIf(!!reason)('eval-mode logits equal torchvision with the same weig
     for (const c of cases) dumps.set(c, await torchParity(c))
   })
 
-  describe.each(backends)('on $device', ({ device, skip }) => {
+  describe.each(backends)('on $label', ({ device, skip }) => {
     beforeAll(async () => {
       if (!skip) await initBackend({ device })
     })

@@ -27,7 +27,7 @@ describe.skipIf(!!reason)('one train-mode step equals torchvision resnet18', () 
     return cached
   }
 
-  describe.each(backends.map((b) => ({ ...b, size: b.device === 'cpu' ? 40 : 64 })))('on $device, 2×$size×$size', ({ device, skip, size }) => {
+  describe.each(backends.map((b) => ({ ...b, size: b.device === 'cpu' ? 40 : 64 })))('on $label, 2×$size×$size', ({ device, skip, size }) => {
     let dump: TorchDump
     let model: ResNet
     let logits: Float32Array

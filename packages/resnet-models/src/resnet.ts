@@ -298,6 +298,7 @@ class Bottleneck implements Block {
  * ```
  */
 export class ResNet {
+  // Build through resnet18/34/50 or createResNet: the constructor's block classes are internal.
   readonly numClasses: number
   readonly stem: ResNetStem
   private readonly tensors: NamedTensor[] = []
@@ -377,17 +378,35 @@ export class ResNet {
   }
 }
 
-/** ResNet-18: BasicBlock × [2, 2, 2, 2], 11,689,512 parameters at 1000 classes. */
+/**
+ * ResNet-18: BasicBlock × [2, 2, 2, 2], 11,689,512 parameters at 1000 classes.
+ *
+ * ```ts
+ * resnet18({ numClasses: 200 }).parameterCount() // 11279112, as torchvision.models.resnet18(num_classes=200)
+ * ```
+ */
 export function resnet18(options: ResNetOptions = {}): ResNet {
   return new ResNet(BasicBlock, [2, 2, 2, 2], options)
 }
 
-/** ResNet-34: BasicBlock × [3, 4, 6, 3], 21,797,672 parameters at 1000 classes. */
+/**
+ * ResNet-34: BasicBlock × [3, 4, 6, 3], 21,797,672 parameters at 1000 classes.
+ *
+ * ```ts
+ * const model = resnet34({ stem: 'cifar', seed: 1 }) // 3×3/1 stem for small images
+ * ```
+ */
 export function resnet34(options: ResNetOptions = {}): ResNet {
   return new ResNet(BasicBlock, [3, 4, 6, 3], options)
 }
 
-/** ResNet-50: Bottleneck × [3, 4, 6, 3], 25,557,032 parameters at 1000 classes. */
+/**
+ * ResNet-50: Bottleneck × [3, 4, 6, 3], 25,557,032 parameters at 1000 classes.
+ *
+ * ```ts
+ * resnet50().namedTensors().at(-2)?.value.shape // [2048, 1000]: fc.weight, [in, out]
+ * ```
+ */
 export function resnet50(options: ResNetOptions = {}): ResNet {
   return new ResNet(Bottleneck, [3, 4, 6, 3], options)
 }

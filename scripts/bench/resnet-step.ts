@@ -6,12 +6,15 @@
  * thread count measured in the same run. Each configuration runs in its own process (peak RSS per configuration).
  * Prints one JSON line per measurement, then a summary JSON with images/s, ratio to PyTorch and peak memory.
  * --profile prints the per-kernel time of one wasm step; --check-cpu also compares the batch-32 step's loss and every
- * gradient with the pure-JS cpu backend (takes ~10+ minutes).
+ * gradient with the pure-JS cpu backend (takes ~10+ minutes). --model fixture uses multi-device's test ResNet-18
+ * instead of @tinylab/resnet-models.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../../packages/multi-device/src/index'
 import { relError } from '../../packages/test-utils/src/close'
-import { resnet18, seededTensor, sgdStep } from '../../packages/multi-device/test/resnet18-fixture'
+import type { ResNetFixture } from '../../packages/multi-device/test/resnet18-fixture'
+import { resnet18 as fixtureResnet18, seededTensor, sgdStep } from '../../packages/multi-device/test/resnet18-fixture'
+import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
 import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
 import { TORCH_RESNET_STEP } from './_torch-scripts'
 
@@ -30,6 +33,20 @@ interface StepResult {
 const CLASSES = 200
 const SIZE = 64
 
+/**
+ * `--model resnet-models` (default): @tinylab/resnet-models' torchvision-exact resnet18 (BatchNorm running stats
+ * updated in the step, as in training). `--model fixture`: multi-device's own test ResNet-18 (same layer graph).
+ */
+function buildResnet18(args: string[]): ResNetFixture {
+  if ((flag(args, 'model') ?? 'resnet-models') === 'fixture') return fixtureResnet18(CLASSES)
+  const model = torchvisionResnet18({ numClasses: CLASSES, seed: 1 })
+  const params = new Map(model.parameters().map((p) => [p.name, p.value]))
+  return {
+    params,
+    loss: (x, labels) => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, CLASSES, 1, 0, 'float32'), model.forward(x, { training: true })) as tf.Scalar,
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const worker = flag(args, 'worker')
   if (worker !== undefined) return runWorker(worker, args)
@@ -44,7 +61,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(JSON.stringify(torch))
     results.push(torch)
     for (const device of devices) {
-      const extra = hasFlag(args, 'profile') ? ['--profile'] : []
+      const extra = [...(hasFlag(args, 'profile') ? ['--profile'] : []), '--model', flag(args, 'model') ?? 'resnet-models']
       const r = runBenchChild<StepResult>('resnet-step', ['--worker', device, '--batch', String(batch), '--steps', steps, '--threads', threads, ...extra])
       console.log(JSON.stringify(r))
       results.push(r)
@@ -66,7 +83,7 @@ export async function run(args: string[]): Promise<void> {
       })),
     }
   })
-  console.log(JSON.stringify({ bench: 'resnet-step', model: 'resnet18', input: `${SIZE}x${SIZE}`, classes: CLASSES, summary }))
+  console.log(JSON.stringify({ bench: 'resnet-step', model: `resnet18 (${flag(args, 'model') ?? 'resnet-models'})`, input: `${SIZE}x${SIZE}`, classes: CLASSES, summary }))
   for (const s of summary) {
     for (const t of s.tinylab) {
       console.log(
@@ -75,7 +92,7 @@ export async function run(args: string[]): Promise<void> {
       )
     }
   }
-  if (hasFlag(args, 'check-cpu')) await checkAgainstCpu(32)
+  if (hasFlag(args, 'check-cpu')) await checkAgainstCpu(32, args)
 }
 
 async function runWorker(device: string, args: string[]): Promise<void> {
@@ -83,15 +100,33 @@ async function runWorker(device: string, args: string[]): Promise<void> {
   const steps = Number(flag(args, 'steps') ?? '5')
   const threads = Number(flag(args, 'threads') ?? '2')
   const info = device === 'wasm' ? await initBackend({ device: 'wasm', threads }) : await initBackend({ device: device as 'webgpu' })
-  const net = resnet18(CLASSES)
+  const net = buildResnet18(args)
   const buffers = new Map<string, tf.Variable>()
   const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D
   const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
-  for (let i = 0; i < 2; i++) sgdStep(net, buffers, x, labels)
+  // WebGPU tensors cannot be read synchronously in Node (tfjs reads through OffscreenCanvas): await the loss.
+  const step = async (): Promise<number> => {
+    if (info.backend !== 'webgpu') return sgdStep(net, buffers, x, labels)
+    const lossTensor = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
+      for (const [name, param] of net.params) {
+        const g = tf.add(grads[param.name] as tf.Tensor, tf.mul(param, 1e-4))
+        const buf = buffers.get(name)
+        if (buf === undefined) buffers.set(name, tf.variable(g, false))
+        else buf.assign(tf.add(tf.mul(buf, 0.9), g))
+        param.assign(tf.sub(param, tf.mul(buffers.get(name) as tf.Variable, 0.1)))
+      }
+      return value
+    })
+    const v = (await lossTensor.data())[0] as number
+    lossTensor.dispose()
+    return v
+  }
+  for (let i = 0; i < 2; i++) await step()
   if (hasFlag(args, 'profile')) await profileStep(() => sgdStep(net, buffers, x, labels))
   const t0 = performance.now()
   let loss = 0
-  for (let i = 0; i < steps; i++) loss = sgdStep(net, buffers, x, labels)
+  for (let i = 0; i < steps; i++) loss = await step()
   const ms = (performance.now() - t0) / steps
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength
   const result: StepResult = {
@@ -128,10 +163,10 @@ async function profileStep(step: () => void): Promise<void> {
 }
 
 /** The issue's bar at full size: loss and every parameter gradient of a batch-32 step, wasm vs the cpu backend. */
-async function checkAgainstCpu(batch: number): Promise<void> {
+async function checkAgainstCpu(batch: number, args: string[]): Promise<void> {
   const grads = async (device: 'wasm' | 'cpu'): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
     await initBackend({ device })
-    const net = resnet18(CLASSES)
+    const net = buildResnet18(args)
     const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D
     const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
     const { value, grads: g } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])

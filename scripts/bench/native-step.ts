@@ -1,5 +1,5 @@
 /**
- * `pnpm bench native-step [--batch 64,32] [--steps 5] [--profile] [--skip-torch] [--wasm]`: one ResNet-18 training step
+ * `pnpm bench native-step [--batch 64,32] [--steps 5] [--threads 2] [--profile] [--skip-torch] [--wasm]`: one ResNet-18 training step
  * (64x64 images, 200 classes, SGD momentum 0.9, softmax cross-entropy) on 'wasm+native' (@tinylab/native-cpu's oneDNN
  * kernels over the wasm backend), and PyTorch CPU (Debian python3-torch, 2 threads, same oneDNN) in the same run.
  * `--wasm` also times plain wasm. `--profile` prints the ten most expensive kernels of one step.
@@ -7,8 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { execFileSync } from 'node:child_process'
-import { startWasmForBench } from './_native-backend'
-import { loadNativeCpu, registerNativeKernels } from '../../packages/native-cpu/src/index'
+import { initBackend } from '../../packages/multi-device/src/index'
 import { resnet18 } from '../../packages/resnet-models/src/index'
 
 const IMAGE = 64
@@ -67,7 +66,7 @@ async function tfjsStep(backendName: string, batch: number, steps: number, profi
 
 const TORCH_STEP = `
 import json, resource, sys, time, torch, torchvision
-torch.set_num_threads(2)
+torch.set_num_threads(int(sys.argv[3]))
 batch, steps = int(sys.argv[1]), int(sys.argv[2])
 torch.manual_seed(0)
 model = torchvision.models.resnet18(num_classes=${CLASSES}).train()
@@ -83,10 +82,10 @@ dt = (time.perf_counter() - t) / steps
 print(json.dumps({"msPerStep": round(dt * 1000), "imagesPerSec": round(batch / dt, 1), "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 `
 
-function torchStep(batch: number, steps: number): StepResult {
-  const out = execFileSync('/usr/bin/python3', ['-c', TORCH_STEP, String(batch), String(steps)], {
+function torchStep(batch: number, steps: number, threads: number): StepResult {
+  const out = execFileSync('/usr/bin/python3', ['-c', TORCH_STEP, String(batch), String(steps), String(threads)], {
     encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: '2' },
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
   })
   return { engine: 'pytorch-cpu', batch, ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<StepResult, 'engine' | 'batch'>) }
 }
@@ -94,16 +93,16 @@ function torchStep(batch: number, steps: number): StepResult {
 export async function run(args: string[]): Promise<void> {
   const batches = (option(args, 'batch') ?? '64,32').split(',').map(Number)
   const steps = Number(option(args, 'steps') ?? '5')
-  const native = loadNativeCpu()
-  if (!native.available) throw new Error(native.reason)
-  const wasmThreads = await startWasmForBench()
-  registerNativeKernels(tf.backend())
-  console.log(JSON.stringify({ native: native.info, wasmThreads }))
+  const threads = Number(option(args, 'threads') ?? '2')
+  // 'auto' = wasm plus @tinylab/native-cpu when its addon is built (multi-device's optional dependency).
+  const info = await initBackend({ device: 'auto', threads })
+  if (info.device !== 'wasm+native') throw new Error(`native-step needs the native addon: ${info.skipped?.join('; ') ?? info.reason}`)
+  console.log(JSON.stringify({ ...info, activeBackend: tf.getBackend() }))
   for (const batch of batches) {
     const rows: StepResult[] = [await tfjsStep('wasm+native', batch, steps, args.includes('--profile'))]
     if (args.includes('--wasm')) rows.push(await tfjsStep('wasm', batch, Math.min(steps, 2), false))
     if (!args.includes('--skip-torch')) {
-      const torch = torchStep(batch, steps)
+      const torch = torchStep(batch, steps, threads)
       rows.push(torch)
       for (const r of rows) if (r !== torch) console.log(JSON.stringify({ ...r, ratioToPytorch: +(r.imagesPerSec / torch.imagesPerSec).toFixed(2) }))
       console.log(JSON.stringify(torch))

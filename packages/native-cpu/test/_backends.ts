@@ -1,9 +1,7 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients'
-import * as tf from '@tensorflow/tfjs-core'
-import * as wasm from '@tensorflow/tfjs-backend-wasm'
-import '@tensorflow/tfjs-backend-cpu'
+import { initBackend } from '@tinylab/multi-device'
+
+/** Registers the cpu backend (the reference) and leaves the wasm backend active, both via multi-device. */
 export async function startCpuAndWasm(): Promise<void> {
-  wasm.setWasmPaths(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).pathname)
-  await tf.setBackend('cpu')
-  await tf.setBackend('wasm')
+  await initBackend({ device: 'cpu' })
+  await initBackend({ device: 'wasm' })
 }

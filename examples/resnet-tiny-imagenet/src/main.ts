@@ -4,10 +4,12 @@
  * stderr and exit 2 (argparse's status), without a stack.
  */
 import { summaryCommand } from './summary-command'
+import { trainCommand } from './train-command'
 import { UsageError, type Subcommand } from './usage-error'
 
 const commands: Record<string, Subcommand> = {
   summary: summaryCommand,
+  train: trainCommand,
 }
 
 function usage(): string {

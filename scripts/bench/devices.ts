@@ -59,11 +59,11 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
               'issue 2 measured 683 s for that kernel in one step',
           },
     ],
-    ['wasm-1', { label: 'wasm, 1 thread', device: 'wasm', replicas: 1, threadsPerReplica: 1 }],
-    ['wasm-n', { label: `wasm, ${cores} threads`, device: 'wasm', replicas: 1, threadsPerReplica: cores }],
-    ['dp-wasm', { label: `data-parallel wasm, ${cores} replicas`, device: 'wasm', replicas: cores, threadsPerReplica: 1 }],
-    ['native-n', { label: `wasm+native, ${cores} threads`, device: 'auto', replicas: 1, threadsPerReplica: cores }],
-    ['dp-native', { label: `data-parallel wasm+native, ${cores} replicas`, device: 'auto', replicas: cores, threadsPerReplica: 1 }],
+    ['wasm-1', { label: 'wasm, 1 thread', device: 'wasm', replicas: 1, threadsPerReplica: 1, group: 'wasm' }],
+    ['wasm-n', { label: `wasm, ${cores} threads`, device: 'wasm', replicas: 1, threadsPerReplica: cores, group: 'wasm' }],
+    ['dp-wasm', { label: `data-parallel wasm, ${cores} replicas`, device: 'wasm', replicas: cores, threadsPerReplica: 1, group: 'wasm' }],
+    ['native-n', { label: `wasm+native, ${cores} threads`, device: 'auto', replicas: 1, threadsPerReplica: cores, group: 'native' }],
+    ['dp-native', { label: `data-parallel wasm+native, ${cores} replicas`, device: 'auto', replicas: cores, threadsPerReplica: 1, group: 'native' }],
     // lavapipe runs WGSL on the CPU: a smaller batch keeps these rows short (linear extrapolation, said in the row).
     ['webgpu', { label: 'webgpu, 1 device', device: 'webgpu', replicas: 1, steps: 1, warmup: true, ...(isResNet ? { batch: 8 } : {}) }],
     [

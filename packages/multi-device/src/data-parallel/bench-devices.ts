@@ -1,6 +1,6 @@
 import os from 'node:os'
 import { createDataParallel } from './data-parallel'
-import type { BatchInput, DataParallelOptions, ReplicaDevice } from './data-parallel'
+import type { BatchInput, DataParallel, DataParallelOptions, ReplicaDevice } from './data-parallel'
 import type { StepTimings } from './_protocol'
 import type { ReplicaSpec } from './replica-spec'
 
@@ -18,6 +18,11 @@ export interface DeviceConfiguration {
   warmup?: boolean
   /** Timed steps for this row (default: the run's `steps`). */
   steps?: number
+  /**
+   * Rows with the same group are started together and timed step by step in turn (A, B, C, A, B, C, …), so that load
+   * from other processes on a shared machine affects them alike. Their replicas are all in memory at once.
+   */
+  group?: string
   /** When set, the row is not run and this says why (e.g. "not installed"). */
   skip?: string
   note?: string
@@ -90,100 +95,154 @@ export interface DeviceBenchRow {
  */
 export async function benchmarkDevices(options: DeviceBenchOptions): Promise<DeviceBenchRow[]> {
   const log = options.log ?? ((line: string) => console.error(line))
-  const itemsPerExample = options.itemsPerExample ?? 1
   const rows: DeviceBenchRow[] = []
+  const done = new Set<DeviceConfiguration>()
+  const measured = new Map<DeviceConfiguration, DeviceBenchRow>()
   for (const config of options.configurations) {
-    const base = {
-      label: config.label,
-      device: config.device,
-      replicas: config.replicas,
-      threadsPerReplica: config.threadsPerReplica,
-      measuredBatch: config.batch ?? options.batch,
-      timedSteps: 0,
-      msPerStep: undefined,
-      itemsPerSecond: undefined,
-      speedup: undefined,
-      epochSeconds: undefined,
-      cpuMsPerStep: undefined,
-      startupSeconds: undefined,
-      phases: undefined,
-      backend: undefined,
-    }
-    if (config.skip !== undefined) {
-      rows.push({ ...base, status: 'skipped', note: config.skip })
-      log(`[devices] ${config.label}: skipped (${config.skip})`)
-      continue
-    }
-    const batch = config.batch ?? options.batch
-    const { x, y } = options.makeBatch(batch)
-    const started = performance.now()
-    let dp: Awaited<ReturnType<typeof createDataParallel>> | undefined
-    try {
-      dp = await createDataParallel({
-        replica: options.replica,
-        replicas: config.replicas,
-        device: config.device,
-        threadsPerReplica: config.threadsPerReplica,
-        optimizer: options.optimizer,
-        batchAxis: options.batchAxis,
-      })
-      const startupSeconds = (performance.now() - started) / 1000
-      const lr = options.lr ?? 0.01
-      const stepOptions = { clipGradNorm: options.clipGradNorm ?? 0 }
-      const steps = config.steps ?? options.steps ?? 3
-      const budgetMs = (options.maxSecondsPerRow ?? 120) * 1000
-      log(`[devices] ${config.label}: started in ${startupSeconds.toFixed(1)} s (${dp.backends.map((b) => b.reason).join(' | ')})`)
-      const warmup = config.warmup ?? config.batch === undefined
-      if (warmup) await dp.step(x, y, lr, stepOptions) // warm-up: kernel/shader setup, first allocations
-      const times: number[] = []
-      const phases: StepTimings = { compute: 0, wait: 0, update: 0, load: 0 }
-      const t0 = performance.now()
-      const cpu0 = process.cpuUsage()
-      while (times.length < steps && (times.length === 0 || performance.now() - t0 < budgetMs)) {
-        const t = performance.now()
-        const result = await dp.step(x, y, lr, stepOptions)
-        times.push(performance.now() - t)
-        for (const replica of result.timings) {
-          for (const k of PHASES) phases[k] += replica[k] / result.timings.length
-        }
-        log(`[devices] ${config.label}: step ${times.length} ${(times[times.length - 1] as number).toFixed(0)} ms`)
-      }
-      const cpu = process.cpuUsage(cpu0)
-      const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / times.length
-      for (const k of PHASES) phases[k] /= times.length
-      const measured = median(times)
-      const msPerStep = (measured * options.batch) / batch
-      const extrapolated = batch !== options.batch
-      rows.push({
-        ...base,
-        status: extrapolated ? 'extrapolated' : 'measured',
-        timedSteps: times.length,
-        msPerStep,
-        itemsPerSecond: (options.batch * itemsPerExample * 1000) / msPerStep,
-        epochSeconds: (options.examplesPerEpoch / options.batch) * (msPerStep / 1000),
-        cpuMsPerStep,
-        startupSeconds,
-        phases,
-        backend: dp.backends[0]?.adapter ?? dp.backends[0]?.device,
-        note: [
-          config.note,
-          `per replica: compute ${phases.compute.toFixed(0)} ms, wait ${phases.wait.toFixed(0)}, all-reduce+SGD ${phases.update.toFixed(0)}, load ${phases.load.toFixed(0)}`,
-          extrapolated ? `extrapolated: ${times.length} step${times.length === 1 ? '' : 's'} at batch ${batch}${warmup ? '' : ' (no warm-up)'}, scaled ×${options.batch / batch}` : undefined,
-        ]
-          .filter((s) => s !== undefined)
-          .join('; '),
-      })
-    } catch (error) {
-      const message = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error)
-      rows.push({ ...base, status: 'failed', note: message })
-      log(`[devices] ${config.label}: failed: ${message}`)
-    } finally {
-      await dp?.dispose()
-    }
+    if (done.has(config)) continue
+    // Rows of one group run interleaved, step by step, so that load from other processes hits them alike.
+    const group = config.group === undefined ? [config] : options.configurations.filter((c) => c.group === config.group)
+    for (const c of group) done.add(c)
+    const results = await measureInterleaved(group, options, log)
+    group.forEach((c, i) => measured.set(c, results[i] as DeviceBenchRow))
   }
+  for (const config of options.configurations) rows.push(measured.get(config) as DeviceBenchRow)
   const reference = rows.find((r) => r.msPerStep !== undefined)?.msPerStep
   for (const r of rows) if (r.msPerStep !== undefined && reference !== undefined) r.speedup = reference / r.msPerStep
   return rows
+}
+
+interface LiveRow {
+  config: DeviceConfiguration
+  row: DeviceBenchRow
+  dp?: DataParallel
+  x: BatchInput
+  y: BatchInput
+  batch: number
+  warmup: boolean
+  steps: number
+  times: number[]
+  cpuMs: number
+  phases: StepTimings
+}
+
+async function measureInterleaved(configs: DeviceConfiguration[], options: DeviceBenchOptions, log: (line: string) => void): Promise<DeviceBenchRow[]> {
+  const lr = options.lr ?? 0.01
+  const stepOptions = { clipGradNorm: options.clipGradNorm ?? 0 }
+  const budgetMs = (options.maxSecondsPerRow ?? 120) * 1000
+  const live: LiveRow[] = configs.map((config) => {
+    const batch = config.batch ?? options.batch
+    return {
+      config,
+      row: {
+        label: config.label,
+        device: config.device,
+        replicas: config.replicas,
+        threadsPerReplica: config.threadsPerReplica,
+        measuredBatch: batch,
+        timedSteps: 0,
+        msPerStep: undefined,
+        itemsPerSecond: undefined,
+        speedup: undefined,
+        epochSeconds: undefined,
+        cpuMsPerStep: undefined,
+        startupSeconds: undefined,
+        phases: undefined,
+        backend: undefined,
+        status: config.skip === undefined ? 'measured' : 'skipped',
+        note: config.skip ?? '',
+      },
+      ...options.makeBatch(batch),
+      batch,
+      warmup: config.warmup ?? config.batch === undefined,
+      steps: config.steps ?? options.steps ?? 3,
+      times: [],
+      cpuMs: 0,
+      phases: { compute: 0, wait: 0, update: 0, load: 0 },
+    }
+  })
+  const fail = (r: LiveRow, error: unknown): void => {
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)
+    r.row.status = 'failed'
+    r.row.note = message
+    log(`[devices] ${r.config.label}: failed: ${message}`)
+  }
+  try {
+    for (const r of live) {
+      if (r.config.skip !== undefined) {
+        log(`[devices] ${r.config.label}: skipped (${r.config.skip})`)
+        continue
+      }
+      const started = performance.now()
+      try {
+        r.dp = await createDataParallel({
+          replica: options.replica,
+          replicas: r.config.replicas,
+          device: r.config.device,
+          threadsPerReplica: r.config.threadsPerReplica,
+          optimizer: options.optimizer,
+          batchAxis: options.batchAxis,
+        })
+        r.row.startupSeconds = (performance.now() - started) / 1000
+        r.row.backend = r.dp.backends[0]?.adapter ?? r.dp.backends[0]?.device
+        log(`[devices] ${r.config.label}: started in ${r.row.startupSeconds.toFixed(1)} s (${r.dp.backends.map((b) => b.reason).join(' | ')})`)
+        if (r.warmup) await r.dp.step(r.x, r.y, lr, stepOptions) // kernel/shader setup, first allocations
+      } catch (error) {
+        fail(r, error)
+      }
+    }
+    const t0 = performance.now()
+    for (let round = 0; ; round++) {
+      const pending = live.filter(
+        (r) => r.dp !== undefined && r.row.status === 'measured' && r.times.length < r.steps && (r.times.length === 0 || performance.now() - t0 < budgetMs * configs.length),
+      )
+      if (pending.length === 0) break
+      for (const r of pending) {
+        try {
+          const cpu0 = process.cpuUsage()
+          const t = performance.now()
+          const result = await (r.dp as DataParallel).step(r.x, r.y, lr, stepOptions)
+          r.times.push(performance.now() - t)
+          const cpu = process.cpuUsage(cpu0)
+          r.cpuMs += (cpu.user + cpu.system) / 1000
+          for (const replica of result.timings) for (const k of PHASES) r.phases[k] += replica[k] / result.timings.length
+          log(`[devices] ${r.config.label}: step ${r.times.length} ${(r.times[r.times.length - 1] as number).toFixed(0)} ms`)
+        } catch (error) {
+          fail(r, error)
+        }
+      }
+    }
+  } finally {
+    for (const r of live) await r.dp?.dispose()
+  }
+  return live.map((r) => finishRow(r, options))
+}
+
+function finishRow(r: LiveRow, options: DeviceBenchOptions): DeviceBenchRow {
+  if (r.row.status !== 'measured' || r.times.length === 0) return r.row
+  const n = r.times.length
+  for (const k of PHASES) r.phases[k] /= n
+  const msPerStep = (median(r.times) * options.batch) / r.batch
+  const extrapolated = r.batch !== options.batch
+  const p = r.phases
+  return {
+    ...r.row,
+    status: extrapolated ? 'extrapolated' : 'measured',
+    timedSteps: n,
+    msPerStep,
+    itemsPerSecond: (options.batch * (options.itemsPerExample ?? 1) * 1000) / msPerStep,
+    epochSeconds: (options.examplesPerEpoch / options.batch) * (msPerStep / 1000),
+    cpuMsPerStep: r.cpuMs / n,
+    phases: p,
+    note: [
+      r.config.note,
+      r.config.group === undefined ? undefined : `interleaved with the other '${r.config.group}' rows`,
+      `per replica: compute ${p.compute.toFixed(0)} ms, wait ${p.wait.toFixed(0)}, all-reduce+SGD ${p.update.toFixed(0)}, load ${p.load.toFixed(0)}`,
+      extrapolated ? `extrapolated: ${n} step${n === 1 ? '' : 's'} at batch ${r.batch}${r.warmup ? '' : ' (no warm-up)'}, scaled ×${options.batch / r.batch}` : undefined,
+    ]
+      .filter((s) => s !== undefined)
+      .join('; '),
+  }
 }
 
 /** The machine a table was measured on: CPU, cores, GPUs, as a header line. */

@@ -65,10 +65,10 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
     ['native-n', { label: `wasm+native, ${cores} threads`, device: 'auto', replicas: 1, threadsPerReplica: cores, group: 'native' }],
     ['dp-native', { label: `data-parallel wasm+native, ${cores} replicas`, device: 'auto', replicas: cores, threadsPerReplica: 1, group: 'native' }],
     // lavapipe runs WGSL on the CPU: a smaller batch keeps these rows short (linear extrapolation, said in the row).
-    ['webgpu', { label: 'webgpu, 1 device', device: 'webgpu', replicas: 1, steps: 1, warmup: true, ...(isResNet ? { batch: 8 } : {}) }],
+    ['webgpu', { label: 'webgpu, 1 device', device: 'webgpu', replicas: 1, steps: 1, warmup: true, batch: isResNet ? 8 : 5 }],
     [
       'dp-webgpu',
-      { label: 'data-parallel webgpu, 2 replicas (1 device each)', device: 'webgpu', replicas: 2, steps: 1, warmup: true, ...(isResNet ? { batch: 8 } : {}) },
+      { label: 'data-parallel webgpu, 2 replicas (1 device each)', device: 'webgpu', replicas: 2, steps: 1, warmup: true, batch: isResNet ? 8 : 5 },
     ],
     [
       'tfjs-node-gpu',

@@ -3,6 +3,9 @@
  * Each subcommand lives in its own `<name>-command.ts` and registers in the table below. User errors print one line to
  * stderr and exit 2 (argparse's status), without a stack.
  */
+import { benchDevicesCommand } from './bench-devices-command'
+import { downloadCommand, prepareValCommand } from './data-commands'
+import { reportCommand } from './report-command'
 import { summaryCommand } from './summary-command'
 import { trainCommand } from './train-command'
 import { UsageError, type Subcommand } from './usage-error'
@@ -10,6 +13,10 @@ import { UsageError, type Subcommand } from './usage-error'
 const commands: Record<string, Subcommand> = {
   summary: summaryCommand,
   train: trainCommand,
+  report: reportCommand,
+  'bench-devices': benchDevicesCommand,
+  download: downloadCommand,
+  'prepare-val': prepareValCommand,
 }
 
 function usage(): string {

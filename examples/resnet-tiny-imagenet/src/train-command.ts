@@ -516,6 +516,7 @@ async function run(argv: string[]): Promise<number> {
         Object.assign(top5, { sum: m.acc5, count: m.count, avg: m.count ? m.acc5 / m.count : 0 })
       }
       const progress = new ProgressMeter(total, [batchTime, dataTime, losses, top1, top5], `Epoch: [${epoch}]`)
+      const epochLr = sgd.lr
       let i = startBatch
       let end = performance.now()
       if (startBatch < total) {
@@ -570,7 +571,7 @@ async function run(argv: string[]): Promise<number> {
       writer.addScalar('scalar/train_acc', top1.avg, epoch)
       writer.addScalar('scalar/val_loss', val.loss, epoch)
       writer.addScalar('scalar/val_acc', val.acc1, epoch)
-      writer.addScalar('scalar/lr', sgd.lr, epoch)
+      writer.addScalar('scalar/lr', epochLr, epoch)
       writer.flush()
       if (stopRequested) {
         console.log(`=> interrupted after epoch ${epoch}: saved ${checkpoints.path('checkpoint')}; continue with --resume ${checkpoints.path('checkpoint')}`)

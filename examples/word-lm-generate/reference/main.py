@@ -1,7 +1,7 @@
 """
 Reference run for examples/word-lm-generate: pytorch/examples word_language_model main.py + data.py semantics on
 Debian's torch 1.13 CPU (the model classes are transcribed in packages/transformer-lm/test/reference_model.py).
-Same flags and log lines as main.py, plus --max-batches (stop each pass after N batches) and --threads.
+Same flags and log lines as main.py, plus --max-batches N (stop each pass after batch N, so the log line at N prints) and --threads.
 
     OMP_NUM_THREADS=2 /usr/bin/python3 examples/word-lm-generate/reference/main.py \
         --data ../shared/data/wikitext-2 --model Transformer --lr 5 --epochs 1 --max-batches 200
@@ -115,7 +115,7 @@ def get_batch(source, i):
 
 def starts(source):
     s = list(range(0, source.size(0) - 1, args.bptt))
-    return s[:args.max_batches] if args.max_batches > 0 else s
+    return s[:args.max_batches + 1] if args.max_batches > 0 else s  # batches 0..N: the log line at N prints
 
 
 def evaluate(data_source):

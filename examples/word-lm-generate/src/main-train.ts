@@ -40,7 +40,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: '--nhead', type: 'int', default: 2, help: 'the number of heads in the encoder/decoder of the transformer model' },
   { name: '--dry-run', type: 'bool', default: false, help: 'verify the code and the model' },
   { name: '--device', type: 'string', default: 'auto', help: 'TensorFlow.js backend; replaces --cuda/--mps/--accel', choices: DEVICES },
-  { name: '--max-batches', type: 'int', default: 0, help: 'stop each training and evaluation pass after N batches, 0 = all (smoke runs)' },
+  { name: '--max-batches', type: 'int', default: 0, help: 'smoke runs: stop each training and evaluation pass after batch N (so the log line at N prints), 0 = all' },
 ]
 
 const EVAL_BATCH_SIZE = 10
@@ -100,8 +100,9 @@ export async function trainMain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint)
   const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+  // --max-batches N runs batches 0..N (main.py's batch counter starts at 0 and logs at N), so the line at N prints.
   function limit(starts: number[]): number[] {
-    return maxBatches > 0 ? starts.slice(0, maxBatches) : starts
+    return maxBatches > 0 ? starts.slice(0, maxBatches + 1) : starts
   }
 
   /** main.py `evaluate`: the token-weighted mean NLL; returns undefined when Ctrl-C interrupted it. */

@@ -10,10 +10,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
-// The root package does not depend on the workspace packages: import their sources by path.
-import { SHARED_DATA } from '../../packages/test-utils/src/paths'
-import { TinyImageNetLoader, readSplit } from '../../packages/tiny-imagenet-data/src/index'
-import type { Augment, LoaderOptions } from '../../packages/tiny-imagenet-data/src/index'
+import { SHARED_DATA } from '@tinylab/test-utils/paths'
+import { TinyImageNetLoader, readSplit } from '@tinylab/tiny-imagenet-data'
+import type { Augment, LoaderOptions } from '@tinylab/tiny-imagenet-data'
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name)

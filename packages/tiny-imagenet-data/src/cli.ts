@@ -1,6 +1,6 @@
 #!/usr/bin/env node
+import { formatProgress } from '@tinylab/dataset-download'
 import { TINY_IMAGENET_URL, downloadTinyImageNet } from './download'
-import { formatProgress } from './download-file'
 import { readSplit } from './layout'
 import type { ClassSelection, Split } from './layout'
 import { TinyImageNetLoader } from './loader'

@@ -1,8 +1,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import { downloadFile } from './download-file'
-import type { DownloadProgress } from './download-file'
-import { extractZipAtomic } from './extract-zip'
+import { downloadFile, extractZipAtomic } from '@tinylab/dataset-download'
+import type { DownloadProgress } from '@tinylab/dataset-download'
 
 /** The official archive (CS231n); http only. */
 export const TINY_IMAGENET_URL = 'http://cs231n.stanford.edu/tiny-imagenet-200.zip'

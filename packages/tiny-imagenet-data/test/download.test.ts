@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import * as shared from '@tinylab/dataset-download'
 import { startTestServer } from '@tinylab/test-utils/http-server'
 import { zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { downloadTinyImageNet, formatProgress, readSplit } from '../src/index'
+import { downloadTinyImageNet, readSplit } from '../src/index'
+import * as tin from '../src/index'
 import type { DownloadProgress } from '../src/index'
 import { makeFixture } from './_fixture'
 
@@ -80,19 +82,11 @@ describe('downloadTinyImageNet (local HTTP server)', () => {
   })
 })
 
-describe('shared download code', () => {
-  it('is the same file in tiny-imagenet-data and wikitext-data (copied on purpose, must not drift)', () => {
-    for (const f of ['download-file.ts', 'extract-zip.ts']) {
-      const here = readFileSync(path.join(import.meta.dirname, '..', 'src', f), 'utf8')
-      const there = readFileSync(path.join(import.meta.dirname, '..', '..', 'wikitext-data', 'src', f), 'utf8')
-      expect(here, f).toBe(there)
-    }
-  })
-
-  it('formats progress as bytes, percentage, rate and ETA', () => {
-    expect(formatProgress({ url: 'u', receivedBytes: 12_300_000, totalBytes: 248_100_043, bytesPerSecond: 5_200_000, etaSeconds: 44.2 })).toBe(
-      '12.3 MB of 248.1 MB (5.0%), 5.2 MB/s, ETA 45 s',
-    )
-    expect(formatProgress({ url: 'u', receivedBytes: 1_000_000, totalBytes: undefined, bytesPerSecond: 1e6, etaSeconds: undefined })).toBe('1.0 MB, 1.0 MB/s')
+describe('download helpers from @tinylab/dataset-download', () => {
+  it('are re-exported unchanged, so imports from earlier releases keep working', () => {
+    expect(tin.downloadFile).toBe(shared.downloadFile)
+    expect(tin.extractZipAtomic).toBe(shared.extractZipAtomic)
+    expect(tin.formatProgress).toBe(shared.formatProgress)
+    expect(tin.hashFile).toBe(shared.hashFile)
   })
 })

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { formatProgress } from './download-file'
+import { formatProgress } from '@tinylab/dataset-download'
 import { WIKITEXT2_RAW_BASE_URL, downloadWikiText } from './download'
 import { Corpus } from './corpus'
 

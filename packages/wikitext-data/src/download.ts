@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import { downloadFile } from './download-file'
-import type { DownloadProgress, ExpectedFile } from './download-file'
-import { extractZipAtomic } from './extract-zip'
+import { downloadFile, extractZipAtomic } from '@tinylab/dataset-download'
+import type { DownloadProgress, ExpectedFile } from '@tinylab/dataset-download'
 
 /** Where pytorch/examples keeps the three files word_language_model reads (WikiText-2 v1 `wiki.*.tokens`). */
 export const WIKITEXT2_RAW_BASE_URL = 'https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2'

@@ -4,7 +4,6 @@ export { batchify, batchStarts, getBatch, getBatchArrays, numBatches, toTensor }
 export type { TokenMatrix } from './batchify'
 export { WIKITEXT2_FILES, WIKITEXT2_RAW_BASE_URL, downloadWikiText } from './download'
 export type { DownloadWikiTextOptions, DownloadWikiTextResult } from './download'
-export { downloadFile, formatProgress, hashFile } from './download-file'
-export type { DownloadFileOptions, DownloadFileResult, DownloadProgress, ExpectedFile } from './download-file'
-export { extractZipAtomic } from './extract-zip'
-export type { ExtractZipResult } from './extract-zip'
+// Moved to @tinylab/dataset-download; re-exported so code written against earlier releases keeps working.
+export { downloadFile, extractZipAtomic, formatProgress, hashFile } from '@tinylab/dataset-download'
+export type { DownloadFileOptions, DownloadFileResult, DownloadProgress, ExpectedFile, ExtractZipResult } from '@tinylab/dataset-download'

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import * as shared from '@tinylab/dataset-download'
 import { startTestServer } from '@tinylab/test-utils/http-server'
 import { strToU8, zipSync } from 'fflate'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Corpus, downloadFile, downloadWikiText, extractZipAtomic } from '../src/index'
-import type { DownloadProgress } from '../src/index'
+import { Corpus, downloadWikiText } from '../src/index'
+import * as wikitext from '../src/index'
 
 // A dozen lines in WikiText's own format: " = Title = ", blank lines, " @-@ " joins.
 const SAMPLE = {
@@ -25,62 +26,6 @@ function tmp(): string {
   cleanups.push(() => rmSync(d, { recursive: true, force: true }))
   return d
 }
-
-describe('downloadFile', () => {
-  it('resumes with Range requests after the server drops the connection, and verifies sha256', async () => {
-    const body = Buffer.alloc(300_000, 0)
-    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) % 251
-    const server = await startTestServer({ files: { '/big.bin': body }, dropAfterBytes: 100_000, dropCount: 2 })
-    cleanups.push(() => server.close())
-    const dest = path.join(tmp(), 'big.bin')
-    const progress: DownloadProgress[] = []
-    const r = await downloadFile({ url: `${server.url}/big.bin`, dest, sha256: sha256(body), onProgress: (p) => progress.push(p), progressIntervalMs: 0 })
-    expect(readFileSync(dest).equals(body)).toBe(true)
-    expect(r.resumed).toBe(2)
-    // Each retry asks for the bytes after those already on disk (how many survived the cut depends on buffering).
-    const starts = server.requests.map((q) => (q.range === undefined ? 0 : Number(/^bytes=(\d+)-$/.exec(q.range)?.[1])))
-    expect(starts.length).toBe(3)
-    expect(starts[0]).toBe(0)
-    expect(starts[1]).toBeGreaterThan(0)
-    expect(starts[1]).toBeLessThanOrEqual(100_000)
-    expect(starts[2]).toBeGreaterThan(starts[1] as number)
-    expect(existsSync(`${dest}.part`)).toBe(false)
-    const last = progress[progress.length - 1]
-    expect(last?.receivedBytes).toBe(body.length)
-    expect(last?.totalBytes).toBe(body.length)
-    // A second run finds the verified file and fetches nothing.
-    const again = await downloadFile({ url: `${server.url}/big.bin`, dest, sha256: sha256(body) })
-    expect(again.cached).toBe(true)
-    expect(server.requests.length).toBe(3)
-  })
-
-  it('resumes a .part file left by an earlier run, and restarts when the server ignores Range', async () => {
-    const body = Buffer.from('0123456789'.repeat(1000))
-    const dir = tmp()
-    const ranged = await startTestServer({ files: { '/f': body } })
-    cleanups.push(() => ranged.close())
-    writeFileSync(path.join(dir, 'a.part'), body.subarray(0, 4321))
-    await downloadFile({ url: `${ranged.url}/f`, dest: path.join(dir, 'a'), sizeBytes: body.length })
-    expect(ranged.requests[0]?.range).toBe('bytes=4321-')
-    expect(readFileSync(path.join(dir, 'a')).equals(body)).toBe(true)
-
-    const plain = await startTestServer({ files: { '/f': body }, ranges: false })
-    cleanups.push(() => plain.close())
-    writeFileSync(path.join(dir, 'b.part'), Buffer.from('garbage that must not survive'))
-    await downloadFile({ url: `${plain.url}/f`, dest: path.join(dir, 'b') })
-    expect(readFileSync(path.join(dir, 'b')).equals(body)).toBe(true)
-  })
-
-  it('rejects a checksum mismatch, removes the bad file, and reports HTTP errors with the URL', async () => {
-    const server = await startTestServer({ files: { '/f': Buffer.from('hello') } })
-    cleanups.push(() => server.close())
-    const dest = path.join(tmp(), 'f')
-    await expect(downloadFile({ url: `${server.url}/f`, dest, sha256: '0'.repeat(64) })).rejects.toThrow(/sha256 2cf24dba.*expected 0000/)
-    expect(existsSync(dest) || existsSync(`${dest}.part`)).toBe(false)
-    await expect(downloadFile({ url: `${server.url}/nope`, dest, retries: 0 })).rejects.toThrow(/HTTP 404 fetching http:\/\/127\.0\.0\.1:\d+\/nope/)
-    await expect(downloadFile({ url: `${server.url}/f`, dest, sizeBytes: 6, retries: 0 })).rejects.toThrow(/server reports 5 bytes, expected 6/)
-  })
-})
 
 describe('downloadWikiText', () => {
   it('fetches the three raw files (resuming a dropped one) into a folder Corpus reads', async () => {
@@ -115,12 +60,13 @@ describe('downloadWikiText', () => {
     expect(readFileSync(path.join(dir, 'valid.txt'), 'utf8')).toBe(SAMPLE.valid)
     expect(readdirSync(parent)).toEqual(['wikitext-2'])
   })
+})
 
-  it('refuses zip entries that escape the target folder', async () => {
-    const dir = tmp()
-    const zipPath = path.join(dir, 'evil.zip')
-    writeFileSync(zipPath, zipSync({ '../evil.txt': strToU8('x') }))
-    await expect(extractZipAtomic(zipPath, path.join(dir, 'out'))).rejects.toThrow(/evil\.zip: .*\.\.\/evil\.txt/)
-    expect(readdirSync(dir)).toEqual(['evil.zip'])
+describe('download helpers from @tinylab/dataset-download', () => {
+  it('are re-exported unchanged, so imports from earlier releases keep working', () => {
+    expect(wikitext.downloadFile).toBe(shared.downloadFile)
+    expect(wikitext.extractZipAtomic).toBe(shared.extractZipAtomic)
+    expect(wikitext.formatProgress).toBe(shared.formatProgress)
+    expect(wikitext.hashFile).toBe(shared.hashFile)
   })
 })

@@ -1,4 +1,3 @@
-// Shared by @tinylab/tiny-imagenet-data and @tinylab/wikitext-data (same file in both packages, kept identical on purpose).
 import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -31,6 +30,11 @@ function openEntry(zip: ZipFile, entry: Entry): Promise<NodeJS.ReadableStream> {
  * `dest` at the end (a crash leaves only the temporary folder, removed on the next run). When the archive holds a
  * single top-level folder (`tiny-imagenet-200/…`), that folder becomes `dest`. Entries that would escape the folder
  * (`../x`, absolute paths) are an error. CRCs are checked by yauzl while reading.
+ *
+ * @example
+ * ```ts
+ * const { dir, files } = await extractZipAtomic('./data/tiny-imagenet-200.zip', './data/tiny-imagenet-200')
+ * ```
  */
 export async function extractZipAtomic(zipFile: string, dest: string): Promise<ExtractZipResult> {
   const target = path.resolve(dest)

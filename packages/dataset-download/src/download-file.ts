@@ -1,11 +1,9 @@
-// Shared by @tinylab/tiny-imagenet-data and @tinylab/wikitext-data (same file in both packages, kept identical on
-// purpose: a separate package for ~200 lines would add a dependency for every user of either one).
-import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs'
+import { createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
 import path from 'node:path'
+import { hashFile } from './hash-file'
 
 /** One progress report: bytes so far (resumed bytes included), total when the server says, rate over this session. */
 export interface DownloadProgress {
@@ -72,17 +70,6 @@ function request(url: string, headers: Record<string, string>, redirectsLeft = 5
 
 function fileSize(p: string): number {
   return existsSync(p) ? statSync(p).size : 0
-}
-
-/** Hex digests of a whole file, streamed. */
-export async function hashFile(file: string): Promise<{ sha256: string; md5: string }> {
-  const sha = createHash('sha256')
-  const md5 = createHash('md5')
-  for await (const chunk of createReadStream(file)) {
-    sha.update(chunk as Buffer)
-    md5.update(chunk as Buffer)
-  }
-  return { sha256: sha.digest('hex'), md5: md5.digest('hex') }
 }
 
 function mismatch(file: string, expected: ExpectedFile, size: number, digests: { sha256: string; md5: string }): string | undefined {
@@ -204,12 +191,4 @@ export async function downloadFile(options: DownloadFileOptions): Promise<Downlo
   }
   renameSync(part, dest)
   return { path: dest, sizeBytes: size, sha256: digests.sha256, resumed, cached: false }
-}
-
-/** `12.3 MB of 248.1 MB, 5.2 MB/s, ETA 45 s`: the line the CLIs print. */
-export function formatProgress(p: DownloadProgress): string {
-  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`
-  const of = p.totalBytes !== undefined ? ` of ${mb(p.totalBytes)} (${((100 * p.receivedBytes) / p.totalBytes).toFixed(1)}%)` : ''
-  const eta = p.etaSeconds !== undefined ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''
-  return `${mb(p.receivedBytes)}${of}, ${mb(p.bytesPerSecond)}/s${eta}`
 }

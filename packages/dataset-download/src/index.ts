@@ -1,0 +1,6 @@
+export { downloadFile } from './download-file'
+export type { DownloadFileOptions, DownloadFileResult, DownloadProgress, ExpectedFile } from './download-file'
+export { formatProgress } from './format-progress'
+export { hashFile } from './hash-file'
+export { extractZipAtomic } from './extract-zip'
+export type { ExtractZipResult } from './extract-zip'

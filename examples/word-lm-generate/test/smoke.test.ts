@@ -27,7 +27,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 
 const wordlm = (args: string[]) => run(process.execPath, [path.join(REPO_ROOT, 'node_modules/vite-node/vite-node.mjs'), '--config', 'vite.config.ts', 'examples/word-lm-generate/src/main.ts', '--', ...args])
 
-const BATCH_LINE = /^\| epoch {2}1 \| {3}(\s*\d+)\/ 2983 batches \| lr 5\.00 \| ms\/batch [ \d]{2}\d+\.\d\d \| loss [ \d]\d\.\d\d \| ppl [ \d]{4}\d+\.\d\d$/
+const BATCH_LINE = /^\| epoch {3}1 \| {3}(\s*\d+)\/ 2983 batches \| lr 5\.00 \| ms\/batch [ \d]{2}\d+\.\d\d \| loss [ \d]\d\.\d\d \| ppl [ \d]{4}\d+\.\d\d$/
 const END_EPOCH = /^\| end of epoch {3}1 \| time: [ \d]{2}\d*\.\d\ds \| valid loss [ \d]\d\.\d\d \| valid ppl [ \d]{4}\d+\.\d\d$/
 const END_TRAINING = /^\| End of training \| test loss [ \d]\d\.\d\d \| test ppl [ \d]{4}\d+\.\d\d$/
 

@@ -70,6 +70,13 @@ describe('consumer project: packed tarballs installed with npm outside the works
     expect(messages.map((m) => `${m.code} ${JSON.stringify(m.args)}`)).toEqual([])
   })
 
+  it('resolves dependencies between @tinylab packages (workspace:^) to the packed tarballs, one copy each', () => {
+    const lock = JSON.parse(readFileSync(path.join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string }> }
+    const tinylab = Object.entries(lock.packages).filter(([where]) => where.includes('node_modules/@tinylab/'))
+    expect(tinylab.map(([where]) => where).sort()).toEqual(names.map((n) => `node_modules/${n}`).sort())
+    for (const [where, entry] of tinylab) expect(entry.resolved, where).toMatch(/^file:.*\.tgz$/)
+  })
+
   for (const kind of ['esm', 'cjs'] as const) {
     it(`${kind === 'esm' ? 'import' : 'require'} of every package works and wasm trains`, () => {
       const file = path.join(project, kind === 'esm' ? 'check.mjs' : 'check.cjs')

@@ -6,6 +6,13 @@
  * far beyond a unit test; full-width ResNet-18 at batch 4, 32x32, exercises every layer and kernel of that step
  * (stem 7x7/2, max-pool, all four stages with their stride-2 and 1x1 downsample convs, 200-way loss) in seconds.
  * `pnpm bench resnet-step --check-cpu` runs the full batch-32 comparison.
+ *
+ * Why not the whole batch-32, 64x64 step here: besides the time, its gradients are not a continuous function of the
+ * inputs at fp32 resolution. Max-pool and ReLU pick branches; multiplying the input by (1 + 1e-7·noise) changes
+ * conv1.weight's gradient by ~3% on ONE backend (measured with @tinylab/resnet-models at batch 8), so two correct fp32
+ * implementations (XNNPACK vs. tfjs's JS loops sum in different orders) can differ by that much.
+ * `pnpm bench resnet-step --check-layers` instead checks the convolution gradients at the exact batch-32 ResNet-18
+ * layer shapes with identical inputs (~10 minutes on the cpu backend, too slow for a unit test).
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'

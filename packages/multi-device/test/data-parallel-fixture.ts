@@ -8,6 +8,11 @@ export interface FixtureOptions {
   layout?: 'nhwc' | 'features-first'
   /** Seed replica r with `seed + 1000·r`: only replica 0's weights may matter (DDP broadcasts them). */
   seedPerRank?: boolean
+  /**
+   * Add BatchNorm-like buffers: `bn.running_mean` (0.9·old + 0.1·per-channel input mean, in training) and an int32
+   * `bn.num_batches_tracked`, as torch's BatchNorm2d keeps them.
+   */
+  withBuffers?: boolean
   /** Make forward throw (to test error reporting). */
   failInForward?: boolean
 }
@@ -39,16 +44,27 @@ export function createReplica(options: FixtureOptions = {}, context: { rank: num
     { name: 'fc.bias', value: tf.variable(tf.tensor1d(w.fcB)), kind: 'parameter' as const },
   ]
   const [convW, convB, fcW, fcB] = params.map((p) => p.value) as [tf.Variable, tf.Variable, tf.Variable, tf.Variable]
+  const buffers = options.withBuffers
+    ? [
+        { name: 'bn.running_mean', value: tf.variable(tf.zeros([channels]), false), kind: 'buffer' as const },
+        { name: 'bn.num_batches_tracked', value: tf.variable(tf.scalar(0, 'int32'), false), kind: 'buffer' as const },
+      ]
+    : []
   return {
     parameters: () => params,
-    namedTensors: () => params,
-    forward(x: tf.Tensor, _options: { training: boolean }): tf.Tensor {
+    namedTensors: () => [...params, ...buffers],
+    forward(x: tf.Tensor, forwardOptions: { training: boolean }): tf.Tensor {
       if (options.failInForward) throw new Error('fixture: forward failed on purpose')
       return tf.tidy(() => {
         const images =
           options.layout === 'features-first'
             ? tf.reshape(tf.transpose(x), [-1, size, size, channels]) // (N, H, W, C)
             : (x as tf.Tensor4D)
+        const [mean, count] = buffers.map((b) => b.value)
+        if (forwardOptions.training && mean && count) {
+          mean.assign(tf.add(tf.mul(mean, 0.9), tf.mul(tf.mean(images, [0, 1, 2]), 0.1)))
+          count.assign(tf.add(count, tf.scalar(1, 'int32')))
+        }
         const h = tf.relu(tf.add(tf.conv2d(images as tf.Tensor4D, convW as tf.Tensor4D, 1, 'same'), convB))
         const pooled = tf.avgPool(h as tf.Tensor4D, 2, 2, 'valid') // (N, H/2, W/2, filters)
         return tf.add(tf.matMul(tf.reshape(pooled, [-1, features]), fcW), fcB) // (N, classes)

@@ -5,7 +5,7 @@
 // `WORDLM_SMOKE_BATCHES=200 npx vitest run examples/word-lm-generate` for the full bar.
 // Tolerance: training ppl within 10% of PyTorch's at the same batch (the issue's bar). The two runs draw different
 // random initial weights and dropout masks (tfjs has no torch generator), so only a statistical match is possible.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -90,5 +90,29 @@ describe.skipIf(!!reason || !existsSync(DATA))(`pnpm wordlm train/generate, Tran
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("wordlm: error: argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer')")
     expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('Ctrl-C stops training after the current batch and still runs the test evaluation (main.py KeyboardInterrupt)', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules/vite-node/vite-node.mjs'), '--config', 'vite.config.ts', 'examples/word-lm-generate/src/main.ts', '--',
+      'train', '--data', DATA, '--model', 'Transformer', '--lr', '5', '--epochs', '1', '--max-batches', '30', '--log-interval', '1', '--device', 'wasm', '--save', path.join(dir, 'int.pt')], { cwd: REPO_ROOT })
+    let stdout = ''
+    let sent = false
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (!sent && stdout.includes('|     1/ 2983 batches')) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).toBe(0)
+    const lines = stdout.split('\n')
+    const batchLines = lines.filter((l) => l.includes('/ 2983 batches'))
+    expect(batchLines.length).toBeLessThan(30)
+    const exit = lines.indexOf('Exiting from training early')
+    expect(exit).toBeGreaterThan(0)
+    expect(lines[exit - 1]).toBe('-'.repeat(89))
+    expect(lines.slice(exit).some((l) => END_TRAINING.test(l))).toBe(true)
+    expect(lines.some((l) => l.startsWith('| end of epoch'))).toBe(false)
   })
 })

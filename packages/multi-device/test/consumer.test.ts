@@ -4,10 +4,11 @@
  * (with a gradient, i.e. the registrations and TinyLab's wasm kernels) runs on wasm through initBackend.
  * Also runs publint on each package (exports/files/types that point at nothing). Slow-ish: builds, packs, npm install.
  */
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { publint } from 'publint'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '@tinylab/test-utils/paths'
@@ -23,8 +24,16 @@ const packages = readdirSync(path.join(REPO_ROOT, 'packages'))
   .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name))
 const names = packages.map((p) => p.manifest.name)
 
-const run = (cmd: string, args: string[], cwd: string): string =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', npm_config_update_notifier: 'false' } })
+// Asynchronous on purpose: a worker blocked for minutes in execFileSync misses vitest's RPC heartbeats.
+const run = async (cmd: string, args: string[], cwd: string): Promise<string> =>
+  (
+    await promisify(execFile)(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, CI: 'true', npm_config_update_notifier: 'false' },
+    })
+  ).stdout
 
 // The consumer's scripts: every package loads, and a gradient through a conv + max-pool runs on wasm.
 const checkBody = (load: string): string => `
@@ -43,18 +52,20 @@ describe('consumer project: packed tarballs installed with npm outside the works
   let project = ''
   const tarballs: string[] = []
 
-  beforeAll(() => {
-    run('pnpm', ['-r', ...names.flatMap((n) => ['--filter', n]), 'build'], REPO_ROOT)
+  beforeAll(async () => {
+    // --no-sort: each tsup build bundles only its own sources (siblings stay external), so order does not matter, and
+    // multi-device <-> native-cpu (optional dependency one way, devDependency the other) is a cycle for pnpm's sort.
+    await run('pnpm', ['-r', '--no-sort', ...names.flatMap((n) => ['--filter', n]), 'build'], REPO_ROOT)
     project = mkdtempSync(path.join(os.tmpdir(), 'tinylab-consumer-'))
     const packDir = path.join(project, 'tarballs')
     for (const { dir } of packages) {
-      const out = run('pnpm', ['pack', '--pack-destination', packDir], dir).trim().split('\n')
+      const out = (await run('pnpm', ['pack', '--pack-destination', packDir], dir)).trim().split('\n')
       const tgz = out.reverse().find((l) => l.endsWith('.tgz'))
       if (tgz === undefined) throw new Error(`pnpm pack in ${dir} printed no tarball: ${out.join('\n')}`)
       tarballs.push(path.isAbsolute(tgz) ? tgz : path.join(packDir, path.basename(tgz)))
     }
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'tinylab-consumer', private: true, version: '1.0.0' }))
-    run(
+    await run(
       'npm',
       ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, '@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0'],
       project,
@@ -78,14 +89,14 @@ describe('consumer project: packed tarballs installed with npm outside the works
   })
 
   for (const kind of ['esm', 'cjs'] as const) {
-    it(`${kind === 'esm' ? 'import' : 'require'} of every package works and wasm trains`, () => {
+    it(`${kind === 'esm' ? 'import' : 'require'} of every package works and wasm trains`, async () => {
       const file = path.join(project, kind === 'esm' ? 'check.mjs' : 'check.cjs')
       const body =
         kind === 'esm'
           ? `const loaded_md = await import('@tinylab/multi-device')\n${checkBody('await import(name)')}`
           : `(async () => {\nconst loaded_md = require('@tinylab/multi-device')\n${checkBody('require(name)')}\n})()`
       writeFileSync(file, body)
-      const out = JSON.parse(run(process.execPath, [file], project).trim().split('\n').pop() ?? '{}') as {
+      const out = JSON.parse((await run(process.execPath, [file], project)).trim().split('\n').pop() ?? '{}') as {
         loaded: Record<string, string[]>
         backend: string
         threads: number

@@ -55,7 +55,14 @@ function toTorchLayout(n: NamedTensor, t: tf.Tensor): Float32Array {
   return tf.tidy(() => (n.layout === 'linear-io' ? tf.transpose(t) : t).dataSync() as Float32Array)
 }
 
-async function reference(kind: string) {
+const cache = new Map<string, ReturnType<typeof runReference>>()
+/** One PyTorch run per model kind, shared by the backends. */
+function reference(kind: string) {
+  if (!cache.has(kind)) cache.set(kind, runReference(kind))
+  return cache.get(kind)!
+}
+
+async function runReference(kind: string) {
   const dir = mkdtempSync(path.join(tmpdir(), `lm-parity-${kind}-`))
   await runPython(PY, [dir, kind])
   return {
@@ -77,14 +84,18 @@ function compareGrads(model: { parameters(): NamedTensor[] }, grads: Record<stri
   }
 }
 
-describe.skipIf(!!reason)('TransformerModel vs PyTorch (model.py on torch 1.13)', () => {
+// Every backend the LM trains on: cpu (pure JS) and wasm (XNNPACK matmuls, the batched-matmul and segment-sum
+// kernels multi-device adds for attention and embedding gradients).
+describe.skipIf(!!reason).each(['cpu', 'wasm'] as const)('on %s', (device) => {
+describe('TransformerModel vs PyTorch (model.py on torch 1.13)', () => {
   let ref: Awaited<ReturnType<typeof reference>>
   beforeAll(async () => {
-    await initBackend({ device: 'cpu' })
+    await initBackend({ device })
     ref = await reference('Transformer')
   })
 
   it('has the same state-dict keys, shapes, log-probabilities (eval) and gradients', () => {
+    expect(tf.getBackend()).toBe(device)
     const model = new TransformerModel({ ntoken: NTOKEN, ninp: 16, nhead: 2, nhid: 24, nlayers: 2, dropout: 0.2 })
     loadTorchIntoModel(model.namedTensors(), ref.state)
     const data = tf.tensor(Array.from(ref.io.get('data')!.data), [S, B], 'int32') as tf.Tensor2D
@@ -112,14 +123,15 @@ describe.skipIf(!!reason)('TransformerModel vs PyTorch (model.py on torch 1.13)'
   })
 })
 
-describe.skipIf(!!reason).each(['LSTM', 'GRU', 'LSTM_tied', 'RNN_TANH'])('RNNModel %s vs PyTorch', (kind) => {
+describe.each(['LSTM', 'GRU', 'LSTM_tied', 'RNN_TANH'])('RNNModel %s vs PyTorch', (kind) => {
   let ref: Awaited<ReturnType<typeof reference>>
   beforeAll(async () => {
-    await initBackend({ device: 'cpu' })
+    await initBackend({ device })
     ref = await reference(kind)
   })
 
   it('matches log-probabilities, the new hidden state and gradients', () => {
+    expect(tf.getBackend()).toBe(device)
     const tied = kind.endsWith('_tied')
     const model = new RNNModel({ rnnType: kind.replace('_tied', '') as RnnType, ntoken: NTOKEN, ninp: 16, nhid: tied ? 16 : 12, nlayers: 2, dropout: 0.2, tieWeights: tied })
     loadTorchIntoModel(model.namedTensors(), ref.state)
@@ -141,4 +153,5 @@ describe.skipIf(!!reason).each(['LSTM', 'GRU', 'LSTM_tied', 'RNN_TANH'])('RNNMod
     tf.dispose([logProbs, next.h, next.c, data, targets, value, hidden.h, hidden.c, ...Object.values(grads)])
     model.dispose()
   })
+})
 })

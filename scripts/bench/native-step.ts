@@ -1,5 +1,5 @@
 /**
- * `pnpm bench native-step [--batch 64,32] [--steps 5] [--threads 2] [--profile] [--skip-torch] [--wasm]`: one ResNet-18 training step
+ * `pnpm bench native-step [--batch 64,32] [--steps 5] [--threads 2] [--native-threads N] [--profile] [--skip-torch] [--wasm]`: one ResNet-18 training step
  * (64x64 images, 200 classes, SGD momentum 0.9, softmax cross-entropy) on 'wasm+native' (@tinylab/native-cpu's oneDNN
  * kernels over the wasm backend), and PyTorch CPU (Debian python3-torch, 2 threads, same oneDNN) in the same run.
  * `--wasm` also times plain wasm. `--profile` prints the ten most expensive kernels of one step.
@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { execFileSync } from 'node:child_process'
 import { initBackend } from '../../packages/multi-device/src/index'
+import { loadNativeCpu } from '../../packages/native-cpu/src/index'
 import { resnet18 } from '../../packages/resnet-models/src/index'
 
 const IMAGE = 64
@@ -97,7 +98,12 @@ export async function run(args: string[]): Promise<void> {
   // 'auto' = wasm plus @tinylab/native-cpu when its addon is built (multi-device's optional dependency).
   const info = await initBackend({ device: 'auto', threads })
   if (info.device !== 'wasm+native') throw new Error(`native-step needs the native addon: ${info.skipped?.join('; ') ?? info.reason}`)
-  console.log(JSON.stringify({ ...info, activeBackend: tf.getBackend() }))
+  const nativeThreads = option(args, 'native-threads')
+  if (nativeThreads !== undefined) {
+    const native = loadNativeCpu()
+    if (native.available) native.setThreads(Number(nativeThreads))
+  }
+  console.log(JSON.stringify({ ...info, activeBackend: tf.getBackend(), nativeThreads: nativeThreads ?? threads }))
   for (const batch of batches) {
     const rows: StepResult[] = [await tfjsStep('wasm+native', batch, steps, args.includes('--profile'))]
     if (args.includes('--wasm')) rows.push(await tfjsStep('wasm', batch, Math.min(steps, 2), false))

@@ -50,6 +50,10 @@ function loadAddon(): AddonState {
     const failure = existsSync(BUILD_FAILURE_PATH) ? ` (build failed: ${firstLine(readFileSync(BUILD_FAILURE_PATH, 'utf8'))})` : ''
     return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing${failure}; ${ENABLE_HINT}` }
   }
+  // libgomp reads its environment once, when the addon pulls it in. Its default (spin before sleeping) made a
+  // ResNet step several times slower whenever other processes held the cores: every parallel region then waits a
+  // scheduler slice for its descheduled partner. Sleeping waiters cost microseconds per region on an idle machine.
+  process.env['OMP_WAIT_POLICY'] ??= 'passive'
   try {
     const require = createRequire(import.meta.url)
     return { addon: require(path) as NativeAddon, path }

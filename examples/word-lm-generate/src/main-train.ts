@@ -15,7 +15,7 @@ import type { TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
 import type { FlagSpec, FlagValues } from './cli-args'
 import { dest, helpText, parseFlags, UsageError } from './cli-args'
-import type { LanguageModel, ModelArgs } from './model-io'
+import type { ModelArgs } from './model-io'
 import { buildModel, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
 
 export const DEVICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const
@@ -126,7 +126,7 @@ export async function trainMain(argv: string[]): Promise<number> {
       total += seqLen * ((await loss.data())[0] as number)
       rows += seqLen
       tf.dispose([loss, data, target])
-      if (interrupted && model !== undefined) {
+      if (interrupted) {
         if (hidden) tf.dispose([hidden.h, hidden.c])
         return undefined
       }
@@ -221,4 +221,3 @@ export async function trainMain(argv: string[]): Promise<number> {
   return 0
 }
 
-export type { LanguageModel }

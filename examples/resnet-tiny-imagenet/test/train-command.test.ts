@@ -37,10 +37,13 @@ function resnet(args: string[], watch?: (child: ChildProcess) => void): Promise<
   })
 }
 
-/** 2 epochs x 3 steps of batch 8 on the 10 full classes; 3 validation batches per epoch. */
+/**
+ * 2 epochs x 3 steps of batch 8 on the 10 full classes, each step as 2 micro-batches of 4 with accumulated gradients;
+ * 3 validation batches per epoch.
+ */
 const smoke = (logdir: string): string[] => [
   'train', SUBSET, '--num-classes-subset', '10', '-b', '8', '--max-steps', '3', '--epochs', '2', '--lr', '0.05',
-  '--device', 'wasm', '-j', '0', '-p', '1', '--checkpoint-epochs', '1', '--logdir', logdir,
+  '--device', 'wasm', '-j', '0', '-p', '1', '--micro-batch', '4', '--checkpoint-epochs', '1', '--logdir', logdir,
 ]
 
 function runDirOf(logdir: string): string {
@@ -84,6 +87,7 @@ describe('pnpm resnet train (subset, wasm)', () => {
     expect(runA.stderr).not.toMatch(/\n\s+at /)
     expect(runA.code).toBe(0)
     expect(runA.stdout).toContain('Linear-68                   [-1, 10]           5,130')
+    expect(runA.stdout).toContain('=> micro-batches: 2 x 4 images per step of 8 with gradient accumulation (set by --micro-batch); BatchNorm normalises each micro-batch')
     // imagenet main.py's formats: ProgressMeter lines and display_summary
     expect(runA.stdout).toMatch(/^Epoch: \[0\]\[0\/3\]\tTime +\d+\.\d{3} \( *\d+\.\d{3}\)\tData +\d+\.\d{3} \( *\d+\.\d{3}\)\tLoss \d\.\d{4}e[+-]\d\d \(\d\.\d{4}e[+-]\d\d\)\tAcc@1 +\d+\.\d\d \( *\d+\.\d\d\)\tAcc@5 +\d+\.\d\d \( *\d+\.\d\d\)$/m)
     expect(runA.stdout).toMatch(/^Epoch: \[1\]\[2\/3\]\t/m)

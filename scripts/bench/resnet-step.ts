@@ -182,7 +182,7 @@ async function checkAgainstCpu(batch: number, args: string[]): Promise<void> {
   }
   const t0 = performance.now()
   const wasm = await grads('wasm')
-  const wasmJittered = await grads('wasm', 1e-7)
+  const wasmJittered = await grads('wasm', Number(flag(args, 'jitter') ?? '1e-7'))
   const cpu = await grads('cpu')
   let worst = { name: '', err: 0, noiseFloor: 0 }
   const over: Record<string, { vsCpu: number; noiseFloor: number }> = {}

@@ -6,11 +6,11 @@
 // Tolerance: training ppl within 10% of PyTorch's at the same batch (the issue's bar). The two runs draw different
 // random initial weights and dropout masks (tfjs has no torch generator), so only a statistical match is possible.
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, SHARED_DATA } from '@tinylab/test-utils/paths'
+import { REPO_ROOT, SHARED_DATA, sharedDataSkipReason } from '@tinylab/test-utils/paths'
 import { DEBIAN_PYTHON, requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 
 const reason = requireTorchOrSkipReason()
@@ -37,7 +37,7 @@ function pplAt(stdout: string, batch: number): number {
   return Number(/ppl\s+([\d.]+)/.exec(line)![1])
 }
 
-describe.skipIf(!!reason || !existsSync(DATA))(`pnpm wordlm train/generate, Transformer lr 5, ${N} batches`, () => {
+describe.skipIf(!!reason || !!sharedDataSkipReason('wikitext-2'))(`pnpm wordlm train/generate, Transformer lr 5, ${N} batches`, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wordlm-smoke-'))
   const save = path.join(dir, 'model.pt')
   let ours: Awaited<ReturnType<typeof run>>

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
-import { SHARED_DATA } from '@tinylab/test-utils/paths'
+import { SHARED_DATA, sharedDataSkipReason } from '@tinylab/test-utils/paths'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IMAGENET_MEAN, IMAGENET_STD, decodeJpeg, initJpegDecoder, readSplit } from '../src/index'
@@ -10,7 +10,7 @@ import { resizedCrop } from '../src/augment'
 
 const ROOT = path.join(SHARED_DATA, 'tiny-imagenet-200-subset')
 // Counts from ../shared/data/PROVENANCE.txt.
-describe.skipIf(!existsSync(ROOT))('Tiny-ImageNet subset (real files)', () => {
+describe.skipIf(!!sharedDataSkipReason('tiny-imagenet-200-subset'))('Tiny-ImageNet subset (real files)', () => {
   beforeAll(async () => {
     await initJpegDecoder()
   })

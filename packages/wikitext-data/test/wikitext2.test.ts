@@ -1,8 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { SHARED_DATA } from '@tinylab/test-utils/paths'
+import { SHARED_DATA, sharedDataSkipReason } from '@tinylab/test-utils/paths'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Corpus, batchStarts, batchify, numBatches } from '../src/index'
@@ -10,7 +9,7 @@ import { Corpus, batchStarts, batchify, numBatches } from '../src/index'
 const DIR = path.join(SHARED_DATA, 'wikitext-2')
 
 // Counts published in ../shared/data/PROVENANCE.txt and printed by pytorch/examples main.py ("2983 batches").
-describe.skipIf(!existsSync(DIR))('WikiText-2 (real files)', () => {
+describe.skipIf(!!sharedDataSkipReason('wikitext-2'))('WikiText-2 (real files)', () => {
   let corpus: Corpus
   beforeAll(() => {
     corpus = new Corpus(DIR)

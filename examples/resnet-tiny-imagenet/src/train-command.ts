@@ -143,7 +143,7 @@ export interface TrainArgs {
   microBatch: number | 'auto'
 }
 
-function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[] } | 'help' {
+function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; given: Set<string> } | 'help' {
   const { values, positionals } = asUsage(() =>
     parseArgs({
       args: argv,
@@ -247,7 +247,7 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[] } | '
     cache: values.cache,
     microBatch: microRaw === 'auto' ? 'auto' : positiveInt('--micro-batch', microRaw),
   }
-  return { args, demo }
+  return { args, demo, given: new Set(Object.keys(given).filter((k) => given[k] !== undefined)) }
 }
 
 /** What a checkpoint adds to main.py's keys so `--resume` continues exactly. */
@@ -287,8 +287,9 @@ function loadPretrained(model: ResNet, value: Record<string, CheckpointValue>, f
     return h !== undefined && h.shape[0] !== model.numClasses
   })
   if (headMismatch) {
+    const classes = dict['fc.bias']?.shape[0] ?? 'another number of'
     for (const t of fc) delete dict[t.name]
-    console.log(`=> pretrained head has ${dict['fc.bias']?.shape[0] ?? 'another number of'} classes: fc re-initialised for ${model.numClasses}`)
+    console.log(`=> pretrained head has ${classes} classes: fc re-initialised for ${model.numClasses}`)
   }
   loadStateDict(model.namedTensors(), dict, { strict: !headMismatch, modelName: 'ResNet' })
 }
@@ -312,7 +313,7 @@ async function run(argv: string[]): Promise<number> {
     console.log(HELP)
     return 0
   }
-  const { args, demo } = parsed
+  const { args, demo, given } = parsed
   let root = args.data
   if (root === undefined) {
     root = await ensureSyntheticDataset(SYNTHETIC_DIR)
@@ -330,6 +331,12 @@ async function run(argv: string[]): Promise<number> {
     if (!existsSync(args.resume)) throw new Error(`${args.resume}: no checkpoint found at '${args.resume}' (--resume)`)
     console.log(`=> loading checkpoint '${args.resume}'`)
     resumed = asTrainingState(await loadCheckpoint(args.resume), args.resume)
+  }
+  // A resumed run keeps its recipe (stem, schedule, classes) unless a flag overrides it.
+  if (resumed) {
+    const sched = resumed.scheduler as { type?: unknown } | undefined
+    if (!given.has('lr-schedule') && sched && typeof sched === 'object' && (sched.type === 'step' || sched.type === 'cosine')) args.lrSchedule = sched.type
+    if (!given.has('stem') && (resumed.stem === 'imagenet' || resumed.stem === 'cifar')) args.stem = resumed.stem
   }
   // A resumed run keeps its classes (saved list) unless overridden.
   const savedClasses = resumed && Array.isArray(resumed.classes) ? (resumed.classes.filter((c) => typeof c === 'string') as string[]) : undefined

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadCheckpoint } from '@tinylab/checkpoint-io'
 import { readScalarsJsonl, readTfRecords, scalarsFromEvent } from '@tinylab/metrics-logger'
 import { REPO_ROOT, SHARED_DATA } from '@tinylab/test-utils/paths'
+import { DEBIAN_PYTHON, requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 import { describe, expect, it } from 'vitest'
 
 const SUBSET = path.join(SHARED_DATA, 'tiny-imagenet-200-subset')
@@ -120,6 +121,13 @@ describe('pnpm resnet train (subset, wasm)', () => {
     const snapshot = await loadCheckpoint(path.join(runDir, 'checkpoint_epoch1.safetensors'))
     expect(snapshot.epoch).toBe(1)
 
+    // --evaluate on model_best reproduces the best epoch's logged validation accuracy.
+    const bestVal = Math.max(...scalars.filter((s) => s.tag === 'scalar/val_acc').map((s) => s.value))
+    const evaluate = await resnet([...smoke(path.join(tmp, 'a-eval')), '-e', '--resume', path.join(runDir, 'model_best.safetensors')])
+    expect(evaluate.code).toBe(0)
+    expect(evaluate.stdout).toContain(` *   Acc@1 ${bestVal.toFixed(3)} `)
+    expect(evaluate.stdout).not.toContain('Epoch: [')
+
     const report = await resnet(['report', '--run', runDir])
     expect(report.code).toBe(0)
     const md = readFileSync(path.join(runDir, 'report.md'), 'utf8')
@@ -127,7 +135,7 @@ describe('pnpm resnet train (subset, wasm)', () => {
     expect(md).toContain('| checkpoint_epoch1.safetensors |')
     expect(md).toContain('Linear-68')
     expect(existsSync(path.join(runDir, 'loss.png')) && existsSync(path.join(runDir, 'acc.png'))).toBe(true)
-  }, 170_000)
+  }, 240_000)
 
   it('Ctrl-C mid-epoch saves the position; --resume continues with step-for-step identical losses', async () => {
     expect(runA?.code).toBe(0)
@@ -179,6 +187,19 @@ describe('pnpm resnet train (subset, wasm)', () => {
     expect(rows.length).toBeGreaterThan(6) // epoch 1's first step(s) ran twice
     expect([...lossesByStep(rows).entries()]).toEqual([...lossesByStep(readSteps(runDirOf(logA))).entries()])
   }, 170_000)
+})
+
+const torchReason = requireTorchOrSkipReason()
+describe.skipIf(!!torchReason)('pnpm resnet train --pretrained (torchvision file)', () => {
+  it('loads a torch.save()d torchvision resnet18 state dict, re-initialises the 1000-way head for 10 classes, evaluates', async () => {
+    const file = path.join(tmp, 'resnet18-torchvision.pth')
+    execFileSync(DEBIAN_PYTHON, ['-c', `import torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.resnet18().state_dict(), ${JSON.stringify(file)})`])
+    const r = await resnet(['train', SUBSET, '--num-classes-subset', '10', '-b', '8', '--max-steps', '2', '-e', '--pretrained', file, '--device', 'wasm', '-j', '0'])
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('=> pretrained head has 1000 classes: fc re-initialised for 10')
+    expect(r.stdout).toMatch(/^ \*   Acc@1 \d+\.\d{3} Acc@5 \d+\.\d{3}$/m)
+  }, 120_000)
 })
 
 describe('pnpm resnet train: command-line errors', () => {

@@ -5,7 +5,7 @@ import { registerNodeWasmFactory } from './_wasm-node'
 import './register-core'
 import { registerWasmTrainingKernels } from './wasm-kernels/register_all_kernels'
 
-export type Device = 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow'
+export type Device = 'auto' | 'wasm' | 'wasm+native' | 'cpu' | 'webgpu' | 'tensorflow'
 
 export interface InitBackendOptions {
   /** Which compute device to start (default 'auto': wasm, plus the native accelerator when installed). */
@@ -62,13 +62,15 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       return startWasm(options.threads, 'requested')
     case 'auto':
       return startAuto(options.threads)
+    case 'wasm+native':
+      return startWasmNative(options.threads)
     case 'webgpu':
       return startWebGpuDevice()
     case 'tensorflow':
       return startTensorflow()
     default:
       throw new Error(
-        `initBackend: unknown device '${String(device)}'; expected one of 'auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'`,
+        `initBackend: unknown device '${String(device)}'; expected one of 'auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'`,
       )
   }
 }
@@ -133,9 +135,18 @@ async function startAuto(threads: number | undefined): Promise<BackendInfo> {
   const info = await startWasm(threads, 'auto: wasm is the CPU default that always installs')
   const native = await loadNativeCpu({ threads: info.threads ?? 1 })
   if (native.enabled) {
-    return { ...info, device: 'wasm+native', reason: `${info.reason}; ${native.reason}` }
+    return { ...info, backend: tf.getBackend(), device: 'wasm+native', reason: `${info.reason}; ${native.reason}` }
   }
   return { ...info, skipped: [`wasm+native: ${native.reason}`] }
+}
+
+/** Like 'auto', but a missing native accelerator is an error (with the fix) rather than a fallback. */
+async function startWasmNative(threads: number | undefined): Promise<BackendInfo> {
+  const info = await startAuto(threads)
+  if (info.device !== 'wasm+native') {
+    throw new Error(`initBackend: device 'wasm+native' is not available: ${info.skipped?.join('; ') ?? 'unknown reason'}`)
+  }
+  return { ...info, reason: `requested; ${info.reason}` }
 }
 
 async function startWebGpuDevice(): Promise<BackendInfo> {

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench resnet-step [--batch 32,64] [--steps 5] [--threads 2] [--devices wasm,webgpu] [--profile] [--check-cpu]`
+ * `pnpm bench resnet-step [--batch 32,64] [--steps 5] [--threads 2] [--devices wasm,wasm+native,webgpu] [--profile] [--check-cpu]`
  *
  * One ResNet-18 training step (64x64 inputs, 200 classes, SGD momentum 0.9, weight decay 1e-4, training-mode batch
  * norm) on tfjs wasm (threads + SIMD, TinyLab's training kernels) and, when asked, WebGPU; PyTorch CPU with the same
@@ -101,7 +101,8 @@ async function runWorker(device: string, args: string[]): Promise<void> {
   const batch = Number(flag(args, 'batch') ?? '32')
   const steps = Number(flag(args, 'steps') ?? '5')
   const threads = Number(flag(args, 'threads') ?? '2')
-  const info = device === 'wasm' ? await initBackend({ device: 'wasm', threads }) : await initBackend({ device: device as 'webgpu' })
+  const info =
+    device === 'wasm' || device === 'wasm+native' ? await initBackend({ device, threads }) : await initBackend({ device: device as 'webgpu' })
   const net = buildResnet18(args)
   const buffers = new Map<string, tf.Variable>()
   const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D

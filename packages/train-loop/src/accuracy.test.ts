@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, expect, it } from 'vitest'
 import { initBackend } from '@tinylab/multi-device'
-import { accuracy } from './accuracy'
+import { accuracy, accuracyAsync } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
 import { SeededRng } from './seeded-rng'
 
@@ -9,7 +9,7 @@ beforeAll(async () => {
   await initBackend({ device: 'cpu' })
 })
 
-it('accuracy returns top-k percentages as imagenet main.py', () => {
+it('accuracy and accuracyAsync return top-k percentages as imagenet main.py', async () => {
   const out = tf.tensor2d([
     [0.1, 0.5, 0.2, 0.15], // ranks: 1,2,3,0
     [0.9, 0.0, 0.05, 0.01], // ranks: 0,2,3,1
@@ -19,6 +19,7 @@ it('accuracy returns top-k percentages as imagenet main.py', () => {
   const target = tf.tensor1d([1, 2, 3, 1], 'int32')
   // row0 top1 hit; row1 target 2 at rank 2; row2 target 3 at rank 4; row3 target 1 at rank 4
   expect(accuracy(out, target, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
+  expect(await accuracyAsync(out, target, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
   tf.dispose([out, target])
 })
 

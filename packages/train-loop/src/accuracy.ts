@@ -1,24 +1,52 @@
 import * as tf from '@tensorflow/tfjs-core'
 
+/** Hits within the first k columns of the top-maxk predictions, for every k (a [maxk] tensor computed on the device). */
+function cumulativeHits(output: tf.Tensor2D, target: tf.Tensor1D, topk: readonly number[]): tf.Tensor1D {
+  const [batch, classes] = output.shape
+  if (target.shape[0] !== batch) throw new Error(`accuracy: output has ${batch} rows but target has ${target.shape[0]}`)
+  const maxk = Math.max(...topk)
+  if (maxk > classes) throw new Error(`accuracy: topk ${maxk} > number of classes ${classes}`)
+  return tf.tidy(() => {
+    const { indices } = tf.topk(output, maxk, true) // [batch, maxk]
+    const correct = tf.cast(tf.equal(indices, tf.expandDims(tf.cast(target, 'int32'), 1)), 'float32')
+    return tf.cumsum(tf.sum(correct, 0)) as tf.Tensor1D
+  })
+}
+
+function percentages(cum: ArrayLike<number>, topk: readonly number[], batch: number): number[] {
+  return topk.map((k) => ((cum[k - 1] as number) * 100) / batch)
+}
+
 /**
  * imagenet main.py's `accuracy(output, target, topk=(1,))`: the percentage of rows whose target is among the k
- * highest scores, for each k.
+ * highest scores, for each k. Reads the result back synchronously (`dataSync`): on WebGPU in Node, which has no
+ * synchronous readback, use `accuracyAsync`.
  *
  * ```ts
  * const [top1, top5] = accuracy(logits, labels, [1, 5]) // e.g. [12.5, 37.5]
  * ```
  */
 export function accuracy(output: tf.Tensor2D, target: tf.Tensor1D, topk: readonly number[] = [1]): number[] {
-  const [batch, classes] = output.shape
-  if (target.shape[0] !== batch) throw new Error(`accuracy: output has ${batch} rows but target has ${target.shape[0]}`)
-  const maxk = Math.max(...topk)
-  if (maxk > classes) throw new Error(`accuracy: topk ${maxk} > number of classes ${classes}`)
-  const hits = tf.tidy(() => {
-    const { indices } = tf.topk(output, maxk, true) // [batch, maxk]
-    const correct = tf.cast(tf.equal(indices, tf.expandDims(tf.cast(target, 'int32'), 1)), 'float32')
-    return tf.cumsum(tf.sum(correct, 0)) // hits within the first k columns, for every k
-  })
-  const cum = hits.dataSync()
-  hits.dispose()
-  return topk.map((k) => ((cum[k - 1] as number) * 100) / batch)
+  const hits = cumulativeHits(output, target, topk)
+  try {
+    return percentages(hits.dataSync(), topk, output.shape[0])
+  } finally {
+    hits.dispose()
+  }
+}
+
+/**
+ * `accuracy`, read back with `await data()`: works on every backend, WebGPU included.
+ *
+ * ```ts
+ * const [top1, top5] = await accuracyAsync(logits, labels, [1, 5]) // e.g. [12.5, 37.5]
+ * ```
+ */
+export async function accuracyAsync(output: tf.Tensor2D, target: tf.Tensor1D, topk: readonly number[] = [1]): Promise<number[]> {
+  const hits = cumulativeHits(output, target, topk)
+  try {
+    return percentages(await hits.data(), topk, output.shape[0])
+  } finally {
+    hits.dispose()
+  }
 }

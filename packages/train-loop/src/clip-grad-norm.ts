@@ -3,30 +3,36 @@ import * as tf from '@tensorflow/tfjs-core'
 export interface ClipResult {
   /** The clipped gradients (new tensors; the caller disposes them and the inputs). */
   grads: Record<string, tf.Tensor>
-  /** The global L2 norm before clipping, as torch returns it. */
-  totalNorm: number
+  /**
+   * The global L2 norm before clipping, as torch returns it: a scalar tensor the caller reads (`await totalNorm.data()`,
+   * which also works on WebGPU) and disposes.
+   */
+  totalNorm: tf.Scalar
 }
 
 /**
  * torch.nn.utils.clip_grad_norm_ (torch 1.13, norm_type 2): `total = ‖(‖g₁‖, ‖g₂‖, …)‖`,
  * `coef = maxNorm / (total + 1e-6)`, and every gradient is scaled by `min(coef, 1)`.
  *
+ * Everything stays on the device, as in torch 1.13 (`clip_coef_clamped = torch.clamp(clip_coef, max=1.0)` is a tensor
+ * and `g.mul_(clip_coef_clamped)` multiplies by it): no value is read back, so this works on backends without a
+ * synchronous readback (WebGPU in Node). When `coef >= 1` the factor is exactly 1, which leaves every gradient unchanged.
+ *
  * ```ts
  * const { grads: clipped, totalNorm } = clipGradNorm(grads, 0.25)
+ * console.log((await totalNorm.data())[0])
+ * totalNorm.dispose()
  * ```
  */
 export function clipGradNorm(grads: Readonly<Record<string, tf.Tensor>>, maxNorm: number): ClipResult {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`)
   const names = Object.keys(grads)
-  const totalNormT = tf.tidy(() => {
-    if (names.length === 0) return tf.scalar(0)
-    const squares = names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor)))
-    return tf.sqrt(tf.addN(squares))
+  return tf.tidy(() => {
+    const totalNorm: tf.Scalar =
+      names.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor))))) as tf.Scalar
+    const coef = tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(totalNorm, tf.scalar(1e-6))), tf.scalar(1))
+    const out: Record<string, tf.Tensor> = {}
+    for (const n of names) out[n] = tf.mul(grads[n] as tf.Tensor, coef)
+    return { grads: out, totalNorm }
   })
-  const totalNorm = (totalNormT.dataSync() as Float32Array)[0] as number
-  totalNormT.dispose()
-  const coef = Math.min(maxNorm / (totalNorm + 1e-6), 1)
-  const out: Record<string, tf.Tensor> = {}
-  for (const n of names) out[n] = tf.mul(grads[n] as tf.Tensor, coef)
-  return { grads: out, totalNorm }
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '@tinylab/multi-device'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { SGD } from './sgd'
-import { evaluate, train, trainStep } from './train-step'
+import { evaluate, evaluateAsync, train, trainStep, trainStepAsync } from './train-step'
 
 // A linear least-squares model: its gradient is known in closed form, 2/N·Xᵀ(Xw - y).
 const X = [[1, 2], [3, -1], [0.5, 0.5], [-2, 1]]
@@ -55,6 +55,32 @@ describe('trainStep', () => {
     w.dispose()
   })
 
+  it('trainStepAsync gives trainStep\'s numbers exactly, and a clip norm above the gradient norm changes nothing', async () => {
+    const run = async (clipNorm: number | undefined, useAsync: boolean) => {
+      const init = tf.tensor1d(W0)
+      const w = tf.variable(init)
+      init.dispose()
+      const opt = new SGD([{ name: 'w', value: w }], { lr: 0.5, momentum: 0.9 })
+      const results = []
+      for (let s = 0; s < 3; s++) {
+        const options = { params: [{ name: 'w', value: w }], optimizer: opt, microBatches: 2, loss: (m: number) => mse(w, m === 0 ? [0, 1] : [2, 3]), ...(clipNorm === undefined ? {} : { clipNorm }) }
+        results.push(useAsync ? await trainStepAsync(options) : trainStep(options))
+      }
+      const weights = Array.from(w.dataSync())
+      opt.dispose()
+      w.dispose()
+      return { results, weights }
+    }
+    const before = tf.memory().numTensors
+    for (const clip of [0.01, undefined]) expect(await run(clip, true)).toEqual(await run(clip, false))
+    const clipped = await run(0.01, true)
+    expect(clipped.results.every((r) => (r.gradNorm as number) > 0.01)).toBe(true)
+    const loose = await run(1e6, true) // coef = min(1, 1e6 / (norm + 1e-6)) = 1: torch multiplies by exactly 1
+    expect(loose.weights).toEqual((await run(undefined, true)).weights)
+    expect(loose.results.map((r) => r.loss)).toEqual((await run(undefined, false)).results.map((r) => r.loss))
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
   it('leaves no tensors behind: the count after step 2 equals the count after step 20', () => {
     const w = tf.variable(tf.tensor1d(W0))
     const opt = new SGD([{ name: 'w', value: w }], { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 1e-4 })
@@ -73,6 +99,15 @@ describe('evaluate and train', () => {
   it('evaluate weights batch losses and divides by the given total', () => {
     const r = evaluate([1, 2, 3], (b) => ({ loss: tf.scalar(b * 10), weight: b }), 7)
     expect(r).toBeCloseTo((10 + 40 + 90) / 7, 6)
+  })
+
+  it('evaluateAsync reads each loss asynchronously, also from an async iterable', async () => {
+    async function* batches() {
+      yield* [1, 2, 3]
+    }
+    expect(await evaluateAsync(batches(), (b) => ({ loss: tf.scalar(b * 10), weight: b }), 7)).toBeCloseTo((10 + 40 + 90) / 7, 6)
+    expect(await evaluateAsync([1, 2, 3], (b) => ({ loss: tf.scalar(b * 10), weight: b }))).toBeCloseTo((10 + 40 + 90) / 6, 6)
+    await expect(evaluateAsync([], () => ({ loss: tf.scalar(0), weight: 1 }))).rejects.toThrow(/no batches/)
   })
 
   it('train runs every epoch and stops on abort after the current step', async () => {

@@ -33,17 +33,15 @@ export interface TrainStepResult {
   gradNorm?: number
 }
 
-/**
- * One optimisation step: forward + backward (over micro-batches), optional clipping, update. Leaves no tensors behind.
- *
- * ```ts
- * const { loss } = trainStep({
- *   params: model.parameters(), optimizer: sgd, clipNorm: 0.25,
- *   loss: () => tf.tidy(() => nllLoss(model.forward(x, { training: true }), y)),
- * })
- * ```
- */
-export function trainStep(options: TrainStepOptions): TrainStepResult {
+/** What a step leaves on the device for the caller to read: each micro-batch's loss and the pre-clip norm. */
+interface DeviceStepResult {
+  losses: tf.Scalar[]
+  weights: readonly number[]
+  gradNorm?: tf.Scalar
+}
+
+/** The step itself, with no readback (so it runs on WebGPU); the caller reads and disposes the returned scalars. */
+function stepOnDevice(options: TrainStepOptions): DeviceStepResult {
   const { params, optimizer } = options
   const micro = options.microBatches ?? 1
   if (!(Number.isInteger(micro) && micro >= 1)) throw new Error(`trainStep: microBatches must be an integer >= 1, got ${micro}`)
@@ -53,41 +51,109 @@ export function trainStep(options: TrainStepOptions): TrainStepResult {
   const byVariable = new Map(params.map((p) => [p.value.name, p.name]))
   const vars = params.map((p) => p.value)
   let sum: Record<string, tf.Tensor> = {}
-  let lossSum = 0
-  for (let m = 0; m < micro; m++) {
-    const w = weights[m] as number
-    const { value, grads } = tf.variableGrads(() => options.loss(m), vars)
-    lossSum += w * ((value.dataSync() as Float32Array)[0] as number)
-    value.dispose()
-    const next: Record<string, tf.Tensor> = {}
-    for (const [varName, g] of Object.entries(grads)) {
-      const name = byVariable.get(varName) as string
-      const prev = sum[name]
-      next[name] = tf.tidy(() => {
-        const scaled = micro === 1 ? g.clone() : tf.mul(g, w)
-        return prev === undefined ? scaled : tf.add(prev, scaled)
-      })
-      g.dispose()
-      prev?.dispose()
+  const losses: tf.Scalar[] = []
+  let gradNorm: tf.Scalar | undefined
+  try {
+    for (let m = 0; m < micro; m++) {
+      const w = weights[m] as number
+      const { value, grads } = tf.variableGrads(() => options.loss(m), vars)
+      losses.push(value)
+      const next: Record<string, tf.Tensor> = {}
+      for (const [varName, g] of Object.entries(grads)) {
+        const name = byVariable.get(varName) as string
+        const prev = sum[name]
+        next[name] = tf.tidy(() => {
+          const scaled = micro === 1 ? g.clone() : tf.mul(g, w)
+          return prev === undefined ? scaled : tf.add(prev, scaled)
+        })
+        g.dispose()
+        prev?.dispose()
+      }
+      sum = next
     }
-    sum = next
-  }
 
-  let gradNorm: number | undefined
-  if (options.clipNorm !== undefined) {
-    const clipped = clipGradNorm(sum, options.clipNorm)
+    if (options.clipNorm !== undefined) {
+      const clipped = clipGradNorm(sum, options.clipNorm)
+      tf.dispose(Object.values(sum))
+      sum = clipped.grads
+      gradNorm = clipped.totalNorm
+    }
+    optimizer.step(sum)
+    return gradNorm === undefined ? { losses, weights } : { losses, weights, gradNorm }
+  } catch (err) {
+    tf.dispose(losses)
+    gradNorm?.dispose()
+    throw err
+  } finally {
     tf.dispose(Object.values(sum))
-    sum = clipped.grads
-    gradNorm = clipped.totalNorm
   }
-  optimizer.step(sum)
-  tf.dispose(Object.values(sum))
-  return gradNorm === undefined ? { loss: lossSum } : { loss: lossSum, gradNorm }
+}
+
+/** Turns the device results into numbers, summing the micro-batch losses in float64 in micro-batch order. */
+function toNumbers(r: DeviceStepResult, values: ArrayLike<number>[], norm: ArrayLike<number> | undefined): TrainStepResult {
+  let loss = 0
+  values.forEach((v, m) => {
+    loss += (r.weights[m] as number) * (v[0] as number)
+  })
+  return norm === undefined ? { loss } : { loss, gradNorm: norm[0] as number }
+}
+
+function disposeStep(r: DeviceStepResult): void {
+  tf.dispose(r.losses)
+  r.gradNorm?.dispose()
+}
+
+/**
+ * One optimisation step: forward + backward (over micro-batches), optional clipping, update. Leaves no tensors behind.
+ * Reads the loss back synchronously (`dataSync`): on WebGPU in Node, which has no synchronous readback, use
+ * `trainStepAsync` (same step, same numbers).
+ *
+ * ```ts
+ * const { loss } = trainStep({
+ *   params: model.parameters(), optimizer: sgd, clipNorm: 0.25,
+ *   loss: () => tf.tidy(() => nllLoss(model.forward(x, { training: true }), y)),
+ * })
+ * ```
+ */
+export function trainStep(options: TrainStepOptions): TrainStepResult {
+  const r = stepOnDevice(options)
+  try {
+    return toNumbers(r, r.losses.map((l) => l.dataSync()), r.gradNorm?.dataSync())
+  } finally {
+    disposeStep(r)
+  }
+}
+
+/**
+ * `trainStep` with the loss (and gradient norm) read back by `await data()`: works on every backend, WebGPU included.
+ * The update itself is computed entirely on the device (clipping too), and numbers equal `trainStep`'s.
+ *
+ * ```ts
+ * const { loss, gradNorm } = await trainStepAsync({
+ *   params: model.parameters(), optimizer: sgd, clipNorm: 0.25,
+ *   loss: () => tf.tidy(() => nllLoss(model.forward(x, { training: true }), y)),
+ * })
+ * ```
+ */
+export async function trainStepAsync(options: TrainStepOptions): Promise<TrainStepResult> {
+  const r = stepOnDevice(options)
+  try {
+    const values = await Promise.all(r.losses.map((l) => l.data()))
+    return toNumbers(r, values, r.gradNorm === undefined ? undefined : await r.gradNorm.data())
+  } finally {
+    disposeStep(r)
+  }
+}
+
+function checkedMean(sum: number, weights: number, total: number | undefined): number {
+  const denom = total ?? weights
+  if (!(denom > 0)) throw new Error('evaluate: no batches (or zero total weight)')
+  return sum / denom
 }
 
 /**
  * The weighted mean of a loss over batches without building a gradient tape (word_language_model's `evaluate`:
- * `sum(len(data) * loss) / total`).
+ * `sum(len(data) * loss) / total`). Reads each loss synchronously (`dataSync`): on WebGPU use `evaluateAsync`.
  *
  * ```ts
  * const valLoss = evaluate(valBatches, (b) => ({ loss: lossOf(b), weight: b.seqLen }), totalWeight)
@@ -103,9 +169,35 @@ export function evaluate<B>(batches: Iterable<B>, loss: (batch: B) => { loss: tf
     weights += r.weight
     r.loss.dispose()
   }
-  const denom = total ?? weights
-  if (!(denom > 0)) throw new Error('evaluate: no batches (or zero total weight)')
-  return sum / denom
+  return checkedMean(sum, weights, total)
+}
+
+/**
+ * `evaluate` with each loss read by `await data()`: works on every backend, WebGPU included; the batches may come
+ * from an async iterable (a streaming loader).
+ *
+ * ```ts
+ * const valLoss = await evaluateAsync(valBatches, (b) => ({ loss: lossOf(b), weight: b.seqLen }), totalWeight)
+ * ```
+ * @param total divide by this instead of the sum of weights (main.py divides by `len(data_source) - 1`).
+ */
+export async function evaluateAsync<B>(
+  batches: Iterable<B> | AsyncIterable<B>,
+  loss: (batch: B) => { loss: tf.Scalar; weight: number },
+  total?: number,
+): Promise<number> {
+  let sum = 0
+  let weights = 0
+  for await (const batch of batches) {
+    const r = loss(batch)
+    try {
+      sum += r.weight * ((await r.loss.data())[0] as number)
+    } finally {
+      r.loss.dispose()
+    }
+    weights += r.weight
+  }
+  return checkedMean(sum, weights, total)
 }
 
 export interface TrainOptions<B> {
@@ -114,7 +206,7 @@ export interface TrainOptions<B> {
   startEpoch?: number
   /** The batches of one epoch. */
   batches: (epoch: number) => Iterable<B>
-  /** One step on a batch; returns its loss (use `trainStep`, or multi-device's data-parallel `step`, which is async). */
+  /** One step on a batch; returns its loss (use `trainStepAsync`, or multi-device's data-parallel `step`, which is async). */
   step: (batch: B, index: number, epoch: number) => number | Promise<number>
   /** Called after every step: logging. */
   onStep?: (info: { epoch: number; index: number; loss: number }) => void
@@ -128,7 +220,7 @@ export interface TrainOptions<B> {
  * The whole loop, flat: for each epoch, for each batch, step; then the epoch hook.
  *
  * ```ts
- * await train({ epochs: 2, batches: () => loader, step: (b) => trainStep({ ... }).loss, onEpochEnd: validate })
+ * await train({ epochs: 2, batches: () => loader, step: async (b) => (await trainStepAsync({ ... })).loss, onEpochEnd: validate })
  * ```
  */
 export async function train<B>(options: TrainOptions<B>): Promise<{ stopped: boolean; epochsDone: number }> {

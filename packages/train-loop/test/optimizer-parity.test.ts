@@ -89,7 +89,7 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
       if (c.clip !== undefined) {
         const clipped = clipGradNorm(g, c.clip)
         opt.step(clipped.grads)
-        tf.dispose(Object.values(clipped.grads))
+        tf.dispose([...Object.values(clipped.grads), clipped.totalNorm])
       } else {
         opt.step(g)
       }

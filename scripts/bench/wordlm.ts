@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
-import { SGD, trainStep } from '@tinylab/train-loop'
+import { SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, TransformerModel } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, Corpus, getBatch } from '@tinylab/wikitext-data'
 
@@ -34,16 +34,16 @@ export async function run(args: string[]): Promise<void> {
   const model = new TransformerModel({ ntoken: ntokens, ninp: 200, nhead: 2, nhid: 200, nlayers: 2, dropout: 0.2, seed: 1111 })
   const params = model.parameters()
   const sgd = new SGD(params, { lr: 5 })
-  const step = (k: number) => {
+  const step = async (k: number) => {
     const { data: x, target } = getBatch(train, starts[k % starts.length] as number, 35)
-    const r = trainStep({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), target) })
+    const r = await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), target) })
     tf.dispose([x, target])
     return r.loss
   }
-  step(0) // warm-up: kernel setup and first allocations
-  step(1)
+  await step(0) // warm-up: kernel setup and first allocations
+  await step(1)
   const t0 = performance.now()
-  for (let k = 0; k < steps; k++) step(k + 2)
+  for (let k = 0; k < steps; k++) await step(k + 2)
   const oursMs = (performance.now() - t0) / steps
   model.dispose()
   sgd.dispose()

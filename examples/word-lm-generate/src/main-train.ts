@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { formatPython } from '@tinylab/metrics-logger'
 import { initBackend } from '@tinylab/multi-device'
 import type { Device } from '@tinylab/multi-device'
-import { DivideLrOnPlateau, SGD, trainStep } from '@tinylab/train-loop'
+import { DivideLrOnPlateau, SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, RNNModel } from '@tinylab/transformer-lm'
 import type { RNNHidden } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, Corpus, getBatch, numBatches } from '@tinylab/wikitext-data'
@@ -147,7 +147,8 @@ export async function trainMain(argv: string[]): Promise<number> {
     for (let batch = 0; batch < starts.length; batch++) {
       const { data, target } = getBatch(trainData, starts[batch] as number, bptt)
       let next: RNNHidden | undefined
-      const { loss } = trainStep({
+      // trainStepAsync: the loss comes back by `await data()`, which WebGPU needs (it has no sync readback in Node).
+      const { loss } = await trainStepAsync({
         params,
         optimizer: sgd,
         clipNorm: a.clip as number,

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench wordlm [--steps N] [--threads T] [--data DIR]`: ms/batch of one word_language_model Transformer training
+ * `pnpm bench wordlm [--steps N] [--threads T] [--device wasm|wasm+native|webgpu] [--data DIR]`: ms/batch of one word_language_model Transformer training
  * step (main.py defaults: emsize 200, nhid 200, nlayers 2, nhead 2, dropout 0.2, batch 20, bptt 35, clip 0.25, real
  * WikiText-2 vocabulary of 33,278 words) on our wasm backend, and PyTorch CPU's on the same machine in the same run
  * (Debian torch 1.13, libblas -> OpenBLAS-openmp, T threads), then the ratio. Run under `flock /tmp/bench.lock`.
@@ -23,6 +23,10 @@ function flag(args: string[], name: string, fallback: string): string {
 export async function run(args: string[]): Promise<void> {
   const steps = Number(flag(args, '--steps', '10'))
   const threads = Number(flag(args, '--threads', '2'))
+  const device = flag(args, '--device', 'wasm')
+  if (device !== 'wasm' && device !== 'wasm+native' && device !== 'webgpu') {
+    throw new Error(`--device: invalid choice '${device}' (choose from 'wasm', 'wasm+native', 'webgpu')`)
+  }
   const data = path.resolve(ROOT, flag(args, '--data', '../shared/data/wikitext-2'))
 
   const corpus = new Corpus(data)
@@ -30,7 +34,7 @@ export async function run(args: string[]): Promise<void> {
   const starts = batchStarts(train, 35)
   const ntokens = corpus.dictionary.length
 
-  const info = await initBackend({ device: 'wasm', threads })
+  const info = await initBackend(device === 'webgpu' ? { device } : { device, threads })
   const model = new TransformerModel({ ntoken: ntokens, ninp: 200, nhead: 2, nhid: 200, nlayers: 2, dropout: 0.2, seed: 1111 })
   const params = model.parameters()
   const sgd = new SGD(params, { lr: 5 })
@@ -63,5 +67,5 @@ export async function run(args: string[]): Promise<void> {
     ratio_ours_over_pytorch: Number((oursMs / torchMs).toFixed(2)),
   }
   console.log(JSON.stringify(result))
-  console.log(`wasm ${oursMs.toFixed(1)} ms/batch | PyTorch CPU ${torchMs.toFixed(1)} ms/batch | ratio ${(oursMs / torchMs).toFixed(2)}x`)
+  console.log(`${info.backend} ${oursMs.toFixed(1)} ms/batch | PyTorch CPU ${torchMs.toFixed(1)} ms/batch | ratio ${(oursMs / torchMs).toFixed(2)}x`)
 }

@@ -33,7 +33,7 @@ import { UsageError, type Subcommand } from './usage-error'
 
 const archs = Object.keys(resnetArchs)
 const stems: readonly ResNetStem[] = ['imagenet', 'cifar']
-const devices: readonly Device[] = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow']
+const devices: readonly Device[] = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow']
 const augments = ['none', 'crop', 'rrc'] as const
 const schedules = ['step', 'cosine'] as const
 const AUGMENT: Record<(typeof augments)[number], Augment> = { none: 'none', crop: 'random-crop', rrc: 'random-resized-crop' }
@@ -393,7 +393,9 @@ async function run(argv: string[]): Promise<number> {
     console.log(`=> loaded checkpoint '${args.resume}' (epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''}, best acc@1 ${state.bestAcc1.toFixed(3)})`)
   }
 
-  let micro = microBatchFor(args, info.backend, modelSummary.forwardBackwardSizeMB)
+  // wasm+native keeps its tensors in the wasm heap too, so the 4 GiB cap applies to both.
+  const heapCapped = info.backend === 'wasm' || info.device === 'wasm' || info.device === 'wasm+native'
+  let micro = microBatchFor(args, heapCapped ? 'wasm' : info.backend, modelSummary.forwardBackwardSizeMB)
   if (state.microBatch !== undefined && args.microBatch === 'auto') micro = { size: state.microBatch, reason: 'kept from the checkpoint' }
   const parts = Math.ceil(args.batchSize / micro.size)
   if (parts > 1) {

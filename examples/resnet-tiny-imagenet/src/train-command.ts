@@ -26,7 +26,7 @@ import { AverageMeter, ProgressMeter, Summary, SummaryWriter, runDirName } from 
 import { initBackend, type Device } from '@tinylab/multi-device'
 import { createResNet, formatSummary, resnetArchs, summary, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
 import { TinyImageNetLoader, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
-import { CosineAnnealingLR, SGD, StepLR, accuracy, trainStep, type CosineAnnealingLRState, type SGDStateDict, type StepLRState } from '@tinylab/train-loop'
+import { CosineAnnealingLR, SGD, StepLR, accuracyAsync, trainStepAsync, type CosineAnnealingLRState, type SGDStateDict, type StepLRState } from '@tinylab/train-loop'
 import { asUsage, choice, formatHelp, nonNegativeFloat, nonNegativeInt, positiveInt } from './_flags'
 import { SYNTHETIC_DEFAULTS, ensureSyntheticDataset } from './synthetic-data'
 import { UsageError, type Subcommand } from './usage-error'
@@ -423,12 +423,14 @@ async function run(argv: string[]): Promise<number> {
         tf.dispose([x, y])
         break
       }
-      const [loss, a1, a5] = tf.tidy(() => {
+      // Values are read with await: WebGPU tensors cannot be read synchronously in Node.
+      const { logits, lossT } = tf.tidy(() => {
         const logits = model.forward(x, { training: false })
-        const l = tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits).dataSync()[0] as number
-        const [acc1, acc5] = accuracy(logits, y, topk)
-        return [l, acc1 as number, acc5 as number]
+        return { logits, lossT: tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits) as tf.Scalar }
       })
+      const loss = (await lossT.data())[0] as number
+      const [a1, a5] = (await accuracyAsync(logits, y, topk)) as [number, number]
+      tf.dispose([logits, lossT])
       const n = y.shape[0]
       tf.dispose([x, y])
       losses.update(loss, n)
@@ -538,7 +540,7 @@ async function run(argv: string[]): Promise<number> {
           const ys = sizes.length > 1 ? tf.split(y, sizes, 0) : [y]
           const logits: tf.Tensor2D[] = []
           const lr = sgd.lr
-          const { loss } = trainStep({
+          const { loss } = await trainStepAsync({
             params,
             optimizer: sgd,
             microBatches: sizes.length,
@@ -549,7 +551,9 @@ async function run(argv: string[]): Promise<number> {
               return tf.losses.softmaxCrossEntropy(tf.oneHot(ys[m] as tf.Tensor1D, numClasses), out) as tf.Scalar
             },
           })
-          const [a1, a5] = tf.tidy(() => accuracy(logits.length > 1 ? tf.concat(logits, 0) : (logits[0] as tf.Tensor2D), y, topk))
+          const allLogits = logits.length > 1 ? tf.concat(logits, 0) : (logits[0] as tf.Tensor2D)
+          const [a1, a5] = await accuracyAsync(allLogits, y, topk)
+          if (logits.length > 1) allLogits.dispose()
           tf.dispose([...logits, x, y, ...(sizes.length > 1 ? [...xs, ...ys] : [])])
           losses.update(loss, n)
           top1.update(a1 as number, n)

@@ -3,7 +3,7 @@ export type { SGDOptions, SGDParamGroup, SGDStateDict, TrainableParam } from './
 export { clipGradNorm } from './clip-grad-norm'
 export type { ClipResult } from './clip-grad-norm'
 export { StepLR, CosineAnnealingLR, DivideLrOnPlateau } from './lr-scheduler'
-export type { HasLr, StepLRState, CosineAnnealingLRState } from './lr-scheduler'
+export type { HasLr, LRSchedulerState, StepLRState, CosineAnnealingLRState } from './lr-scheduler'
 export { accuracy, accuracyAsync } from './accuracy'
 export { SeededRng } from './seeded-rng'
 export { trainStep, trainStepAsync, evaluate, evaluateAsync, train } from './train-step'

@@ -3,16 +3,53 @@ export interface HasLr {
   lr: number
 }
 
-/** torch.optim.lr_scheduler.StepLR's `state_dict()` (torch 1.13 keys). */
-export interface StepLRState {
-  step_size: number
-  gamma: number
+/** The keys every torch 1.13 epoch scheduler's `state_dict()` has, besides its own hyper-parameters. */
+export interface LRSchedulerState {
   base_lrs: number[]
   last_epoch: number
   _step_count: number
   verbose: boolean
   _get_lr_called_within_step: boolean
   _last_lr: number[]
+}
+
+/** What torch's `_LRScheduler` base keeps for every scheduler: the optimizer, its initial lr and the step counters. */
+abstract class EpochLRScheduler {
+  protected baseLr: number
+  protected lastEpoch = 0
+  // torch counts the step its constructor takes.
+  protected stepCount = 1
+
+  constructor(protected readonly optimizer: HasLr) {
+    this.baseLr = optimizer.lr
+  }
+
+  getLastLr(): number {
+    return this.optimizer.lr
+  }
+
+  protected commonState(): LRSchedulerState {
+    return {
+      base_lrs: [this.baseLr],
+      last_epoch: this.lastEpoch,
+      _step_count: this.stepCount,
+      verbose: false,
+      _get_lr_called_within_step: false,
+      _last_lr: [this.optimizer.lr],
+    }
+  }
+
+  protected loadCommonState(state: LRSchedulerState): void {
+    this.baseLr = state.base_lrs[0] ?? this.baseLr
+    this.lastEpoch = state.last_epoch
+    this.stepCount = state._step_count
+  }
+}
+
+/** torch.optim.lr_scheduler.StepLR's `state_dict()` (torch 1.13 keys). */
+export interface StepLRState extends LRSchedulerState {
+  step_size: number
+  gamma: number
 }
 
 /**
@@ -24,23 +61,17 @@ export interface StepLRState {
  * for (let epoch = 0; epoch < 90; epoch++) { trainOneEpoch(); sched.step() }
  * ```
  */
-export class StepLR {
+export class StepLR extends EpochLRScheduler {
   readonly stepSize: number
   readonly gamma: number
-  private baseLr: number
-  private lastEpoch = 0
-  private stepCount = 1
 
-  constructor(
-    private readonly optimizer: HasLr,
-    options: { stepSize: number; gamma?: number },
-  ) {
+  constructor(optimizer: HasLr, options: { stepSize: number; gamma?: number }) {
+    super(optimizer)
     if (!(Number.isInteger(options.stepSize) && options.stepSize > 0)) {
       throw new Error(`StepLR: stepSize must be a positive integer, got ${options.stepSize}`)
     }
     this.stepSize = options.stepSize
     this.gamma = options.gamma ?? 0.1
-    this.baseLr = optimizer.lr
   }
 
   step(): void {
@@ -49,43 +80,22 @@ export class StepLR {
     if (this.lastEpoch % this.stepSize === 0) this.optimizer.lr = this.optimizer.lr * this.gamma
   }
 
-  getLastLr(): number {
-    return this.optimizer.lr
-  }
-
   stateDict(): StepLRState {
-    return {
-      step_size: this.stepSize,
-      gamma: this.gamma,
-      base_lrs: [this.baseLr],
-      last_epoch: this.lastEpoch,
-      _step_count: this.stepCount,
-      verbose: false,
-      _get_lr_called_within_step: false,
-      _last_lr: [this.optimizer.lr],
-    }
+    return { step_size: this.stepSize, gamma: this.gamma, ...this.commonState() }
   }
 
   loadStateDict(state: StepLRState): void {
     if (state.step_size !== this.stepSize || state.gamma !== this.gamma) {
       throw new Error(`StepLR.loadStateDict: state has step_size=${state.step_size}, gamma=${state.gamma}; here ${this.stepSize}, ${this.gamma}`)
     }
-    this.baseLr = state.base_lrs[0] ?? this.baseLr
-    this.lastEpoch = state.last_epoch
-    this.stepCount = state._step_count
+    this.loadCommonState(state)
   }
 }
 
 /** torch.optim.lr_scheduler.CosineAnnealingLR's `state_dict()` (torch 1.13 keys). */
-export interface CosineAnnealingLRState {
+export interface CosineAnnealingLRState extends LRSchedulerState {
   T_max: number
   eta_min: number
-  base_lrs: number[]
-  last_epoch: number
-  _step_count: number
-  verbose: boolean
-  _get_lr_called_within_step: boolean
-  _last_lr: number[]
 }
 
 /**
@@ -96,21 +106,15 @@ export interface CosineAnnealingLRState {
  * const sched = new CosineAnnealingLR(opt, { tMax: 90 })
  * ```
  */
-export class CosineAnnealingLR {
+export class CosineAnnealingLR extends EpochLRScheduler {
   readonly tMax: number
   readonly etaMin: number
-  private baseLr: number
-  private lastEpoch = 0
-  private stepCount = 1
 
-  constructor(
-    private readonly optimizer: HasLr,
-    options: { tMax: number; etaMin?: number },
-  ) {
+  constructor(optimizer: HasLr, options: { tMax: number; etaMin?: number }) {
+    super(optimizer)
     if (!(options.tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be > 0, got ${options.tMax}`)
     this.tMax = options.tMax
     this.etaMin = options.etaMin ?? 0
-    this.baseLr = optimizer.lr
   }
 
   step(): void {
@@ -127,27 +131,12 @@ export class CosineAnnealingLR {
     }
   }
 
-  getLastLr(): number {
-    return this.optimizer.lr
-  }
-
   stateDict(): CosineAnnealingLRState {
-    return {
-      T_max: this.tMax,
-      eta_min: this.etaMin,
-      base_lrs: [this.baseLr],
-      last_epoch: this.lastEpoch,
-      _step_count: this.stepCount,
-      verbose: false,
-      _get_lr_called_within_step: false,
-      _last_lr: [this.optimizer.lr],
-    }
+    return { T_max: this.tMax, eta_min: this.etaMin, ...this.commonState() }
   }
 
   loadStateDict(state: CosineAnnealingLRState): void {
-    this.baseLr = state.base_lrs[0] ?? this.baseLr
-    this.lastEpoch = state.last_epoch
-    this.stepCount = state._step_count
+    this.loadCommonState(state)
   }
 }
 

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { benchmarkDevices, describeMachine, formatDeviceTable } from '../../packages/multi-device/src/data-parallel/bench-devices'
+import { benchmarkDevices, describeMachine, formatDeviceTable, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import type { DeviceBenchRow, DeviceConfiguration } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import { runPython } from '../../packages/test-utils/src/torch'
 
@@ -174,24 +174,16 @@ function nvidiaGpus(): string {
 
 async function torchRow(model: BenchModel, batch: number, cores: number, rows: DeviceBenchRow[], log: (l: string) => void): Promise<DeviceBenchRow> {
   const script = model === 'resnet18' ? TORCH_RESNET : TORCH_LM
-  const base: DeviceBenchRow = {
+  const base = unmeasuredRow({
     label: `PyTorch CPU, ${cores} threads (reference)`,
     device: 'cpu',
     replicas: 1,
     threadsPerReplica: cores,
     status: 'failed',
     measuredBatch: batch,
-    timedSteps: 0,
-    msPerStep: undefined,
-    itemsPerSecond: undefined,
-    speedup: undefined,
-    epochSeconds: undefined,
-    cpuMsPerStep: undefined,
-    startupSeconds: undefined,
-    phases: undefined,
     backend: 'torch',
     note: '',
-  }
+  })
   try {
     const out = JSON.parse((await runPython(script, [String(batch)], { threads: cores })).trim().split('\n').pop() as string) as { ms: number; cpuMs: number; version: string; steps: number }
     const items = model === 'resnet18' ? batch : batch * LM.bptt

@@ -126,6 +126,23 @@ interface LiveRow {
   phases: StepTimings
 }
 
+/** A row with nothing timed yet: what identifies it, its status and note; every measurement undefined. */
+export function unmeasuredRow(
+  id: Pick<DeviceBenchRow, 'label' | 'device' | 'replicas' | 'threadsPerReplica' | 'measuredBatch' | 'status' | 'backend' | 'note'>,
+): DeviceBenchRow {
+  return {
+    ...id,
+    timedSteps: 0,
+    msPerStep: undefined,
+    itemsPerSecond: undefined,
+    speedup: undefined,
+    epochSeconds: undefined,
+    cpuMsPerStep: undefined,
+    startupSeconds: undefined,
+    phases: undefined,
+  }
+}
+
 async function measureInterleaved(configs: DeviceConfiguration[], options: DeviceBenchOptions, log: (line: string) => void): Promise<DeviceBenchRow[]> {
   const lr = options.lr ?? 0.01
   const stepOptions = { clipGradNorm: options.clipGradNorm ?? 0 }
@@ -134,24 +151,16 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
     const batch = config.batch ?? options.batch
     return {
       config,
-      row: {
+      row: unmeasuredRow({
         label: config.label,
         device: config.device,
         replicas: config.replicas,
         threadsPerReplica: config.threadsPerReplica,
         measuredBatch: batch,
-        timedSteps: 0,
-        msPerStep: undefined,
-        itemsPerSecond: undefined,
-        speedup: undefined,
-        epochSeconds: undefined,
-        cpuMsPerStep: undefined,
-        startupSeconds: undefined,
-        phases: undefined,
         backend: undefined,
         status: config.skip === undefined ? 'measured' : 'skipped',
         note: config.skip ?? '',
-      },
+      }),
       ...options.makeBatch(batch),
       batch,
       warmup: config.warmup ?? config.batch === undefined,

@@ -23,3 +23,6 @@ if (!name || !available.includes(name)) {
 }
 const mod = (await import(path.join(here, `${name}.ts`))) as BenchModule
 await mod.run(args)
+// wasm's pthread workers (and Dawn) keep Node alive after the last step: a finished benchmark must release the machine
+// (and /tmp/bench.lock) for the next one.
+process.exit(0)

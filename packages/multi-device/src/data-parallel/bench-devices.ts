@@ -53,7 +53,8 @@ export interface DeviceBenchOptions {
 
 export interface DeviceBenchRow {
   label: string
-  device: ReplicaDevice
+  /** 'cuda': a reference row (PyTorch on an NVIDIA GPU) placed in the same table. */
+  device: ReplicaDevice | 'cuda'
   replicas: number
   threadsPerReplica: number | undefined
   status: 'measured' | 'extrapolated' | 'skipped' | 'failed'

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the pack made by `node scripts/bench/gpu-bundle.mjs .gpu` on a GPU machine that has no package registry:
+#   WORDLM_SECONDS=300 bash scripts/bench/gpu-device.sh .gpu OUTDIR [extra flags for `pnpm bench gpu`]
+# 1. the one-GPU device table (`pnpm bench gpu`): our WebGPU backend on the vendor's Vulkan driver vs PyTorch CUDA/CPU;
+# 2. when WORDLM_SECONDS > 0: word_language_model's reference experiment (Transformer, lr 5, 6 epochs) on WebGPU,
+#    interrupted (Ctrl-C semantics: the best model is kept and tested) when the time is up; then 1,000 words from it.
+set -uo pipefail
+pack=${1:-.gpu}; out=${2:-/tmp/gpu-out}; shift 2 || true
+mkdir -p /tmp/gpu-node "$out"
+for f in "$pack"/debs/*.deb; do dpkg -x "$f" /; done; ldconfig
+xz -dc "$pack/node.xz" > /tmp/gpu-node/node && chmod +x /tmp/gpu-node/node
+xz -dk -f "$pack/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
+# The NVIDIA driver's Vulkan ICD where the image keeps it (the loader's default paths may not include it).
+for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; break; fi
+done
+node=/tmp/gpu-node/node
+echo "node $($node --version); VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}; $(nproc) cores"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+$node "$pack/gpu.mjs" --out "$out" --python python3 --torch-script "$pack/gpu_torch.py" "$@" 2>&1 | grep -v '^Warning: maxDynamic' | tee "$out/gpu-log.txt"
+
+if [ "${WORDLM_SECONDS:-0}" -gt 0 ]; then
+  timeout -s INT -k 60 "$WORDLM_SECONDS" $node "$pack/wordlm.mjs" train --model Transformer --lr 5 --epochs 6 --device webgpu \
+    --data "$pack/wikitext-2" --save /tmp/wordlm-model.pt 2>&1 | grep -v '^Warning: maxDynamic' | tee "$out/wordlm-train-webgpu.txt"
+  if [ -f /tmp/wordlm-model.pt ]; then
+    timeout -k 10 60 $node "$pack/wordlm.mjs" generate --checkpoint /tmp/wordlm-model.pt --words 1000 --temperature 1.0 --device webgpu \
+      --data "$pack/wikitext-2" --outf "$out/generated-webgpu.txt" 2>&1 | grep -v '^Warning: maxDynamic' | tail -3
+  fi
+fi

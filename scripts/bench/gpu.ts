@@ -1,0 +1,223 @@
+/**
+ * `pnpm bench gpu [--out DIR] [--resnet-batches 64,128] [--lm-batch 20] [--seconds 45] [--python python3] [--skip-torch]`
+ *
+ * The one-GPU rows of the device table, for a machine with a real GPU: our WebGPU backend (Dawn on the vendor's Vulkan
+ * driver) and PyTorch on the same card (CUDA) and the same CPU, in one run. ResNet-18 training steps (64×64×3, 200
+ * classes, SGD momentum 0.9, wd 1e-4, as imagenet/main.py) and word_language_model's Transformer step (bptt 35,
+ * main.py defaults, clip 0.25). Writes DIR/gpu-resnet18.{md,csv}, DIR/gpu-transformer.{md,csv} and DIR/gpu.json.
+ *
+ * It imports only what it needs (no worker threads, no Vite), so `node scripts/bench/gpu-bundle.mjs` can bundle it
+ * into one file that runs where no package registry is reachable (see scripts/bench/gpu-device.sh).
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as tf from '@tensorflow/tfjs-core'
+import { crossEntropy, initBackend } from '../../packages/multi-device/src/index'
+import { describeMachine, formatDeviceTable, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
+import type { DeviceBenchRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
+import { resnet18 } from '../../packages/resnet-models/src/index'
+import { SGD, trainStepAsync } from '../../packages/train-loop/src/index'
+import type { TrainableParam } from '../../packages/train-loop/src/index'
+import { TransformerModel, nllLoss } from '../../packages/transformer-lm/src/index'
+import { flag, hasFlag } from './_child'
+
+const LM = { ntoken: 33_278, emsize: 200, nhid: 200, nlayers: 2, nhead: 2, dropout: 0.2, bptt: 35 } as const
+const IMAGES_PER_EPOCH = 100_000
+const LM_BATCHES_PER_EPOCH = 2_983
+
+interface Timing {
+  ms: number
+  steps: number
+  cpuMs: number
+  startupSeconds: number
+  loss: number
+}
+
+interface TorchRow {
+  model: 'resnet18' | 'transformer'
+  device: 'cuda' | 'cpu'
+  batch: number
+  ms: number
+  steps: number
+  threads: number
+  name: string
+  version: string
+}
+
+/** Warm-up (shader compilation, first allocations), then timed steps until `steps` or `seconds` run out. */
+async function timeSteps(step: () => Promise<number>, steps: number, seconds: number, started: number): Promise<Timing> {
+  await step()
+  await step()
+  const startupSeconds = (performance.now() - started) / 1000
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  let n = 0
+  let loss = Number.NaN
+  while (n < steps && (n === 0 || performance.now() - t0 < seconds * 1000)) {
+    loss = await step()
+    n++
+  }
+  const ms = (performance.now() - t0) / n
+  const cpu = process.cpuUsage(cpu0)
+  return { ms, steps: n, cpuMs: (cpu.user + cpu.system) / 1000 / n, startupSeconds, loss }
+}
+
+async function resnetStep(batch: number, steps: number, seconds: number): Promise<Timing> {
+  const started = performance.now()
+  const model = resnet18({ numClasses: 200, seed: 1 })
+  const params: TrainableParam[] = model.parameters()
+  const sgd = new SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 })
+  const x = tf.randomNormal([batch, 64, 64, 3], 0, 1, 'float32', 7) as tf.Tensor4D
+  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 200), 'int32')
+  const step = async (): Promise<number> =>
+    (await trainStepAsync({ params, optimizer: sgd, loss: () => crossEntropy(model.forward(x, { training: true }), y) })).loss
+  try {
+    return await timeSteps(step, steps, seconds, started)
+  } finally {
+    tf.dispose([x, y])
+    sgd.dispose()
+    model.dispose()
+  }
+}
+
+async function transformerStep(batch: number, steps: number, seconds: number): Promise<Timing> {
+  const started = performance.now()
+  const model = new TransformerModel({ ntoken: LM.ntoken, ninp: LM.emsize, nhead: LM.nhead, nhid: LM.nhid, nlayers: LM.nlayers, dropout: LM.dropout, seed: 1111 })
+  const params = model.parameters()
+  const sgd = new SGD(params, { lr: 20 })
+  const tokens = Int32Array.from({ length: (LM.bptt + 1) * batch }, (_, i) => (i * 7919) % LM.ntoken)
+  const x = tf.tensor2d(tokens.slice(0, LM.bptt * batch), [LM.bptt, batch], 'int32')
+  const y = tf.tensor1d(tokens.slice(batch), 'int32')
+  const step = async (): Promise<number> =>
+    (await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), y) })).loss
+  try {
+    return await timeSteps(step, steps, seconds, started)
+  } finally {
+    tf.dispose([x, y])
+    sgd.dispose()
+    model.dispose()
+  }
+}
+
+function oursRow(label: string, batch: number, items: number, stepsPerEpoch: number, t: Timing | Error, adapter: string): DeviceBenchRow {
+  const base = unmeasuredRow({ label, device: 'webgpu', replicas: 1, threadsPerReplica: undefined, measuredBatch: batch, status: 'failed', backend: adapter, note: '' })
+  if (t instanceof Error) return { ...base, note: `failed: ${t.message.split('\n')[0]}` }
+  return {
+    ...base,
+    status: 'measured',
+    timedSteps: t.steps,
+    msPerStep: t.ms,
+    itemsPerSecond: (items * 1000) / t.ms,
+    epochSeconds: (stepsPerEpoch * t.ms) / 1000,
+    cpuMsPerStep: t.cpuMs,
+    startupSeconds: t.startupSeconds,
+    note: `loss ${t.loss.toFixed(3)} after the timed steps; adapter ${adapter}`,
+  }
+}
+
+function torchTableRow(r: TorchRow, items: number, stepsPerEpoch: number): DeviceBenchRow {
+  return {
+    ...unmeasuredRow({
+      label: r.device === 'cuda' ? `PyTorch CUDA (${r.name})` : `PyTorch CPU, ${r.threads} threads`,
+      device: r.device,
+      replicas: 1,
+      threadsPerReplica: r.device === 'cpu' ? r.threads : undefined,
+      measuredBatch: r.batch,
+      status: 'measured',
+      backend: `torch ${r.version}`,
+      note: `reference, same model and batch (torch ${r.version})`,
+    }),
+    timedSteps: r.steps,
+    msPerStep: r.ms,
+    itemsPerSecond: (items * 1000) / r.ms,
+    epochSeconds: (stepsPerEpoch * r.ms) / 1000,
+  }
+}
+
+function runTorch(python: string, script: string, args: string[]): TorchRow[] {
+  const out = execFileSync(python, [script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 << 20 })
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as TorchRow)
+}
+
+function gpuNames(): string {
+  try {
+    return execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 }).trim()
+  } catch {
+    return 'no NVIDIA GPU (nvidia-smi not found)'
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const outDir = flag(args, 'out')
+  const resnetBatches = (flag(args, 'resnet-batches') ?? '64,128').split(',').map(Number)
+  const lmBatch = Number(flag(args, 'lm-batch') ?? '20')
+  const seconds = Number(flag(args, 'seconds') ?? '45')
+  const steps = Number(flag(args, 'steps') ?? '20')
+  const python = flag(args, 'python') ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
+  const torchScript = flag(args, 'torch-script') ?? fileURLToPath(new URL('./gpu_torch.py', import.meta.url))
+  const log = (line: string): void => console.error(`[gpu] ${line}`)
+
+  let torch: TorchRow[] = []
+  if (!hasFlag(args, 'skip-torch')) {
+    try {
+      torch = runTorch(python, torchScript, ['--resnet-batches', resnetBatches.join(','), '--lm-batch', String(lmBatch), '--steps', String(steps), '--threads', String(os.availableParallelism())])
+      for (const r of torch) log(`torch ${r.device} ${r.model} batch ${r.batch}: ${r.ms.toFixed(1)} ms/step`)
+    } catch (error) {
+      log(`PyTorch not measured: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`)
+    }
+  }
+
+  const info = await initBackend({ device: 'webgpu' })
+  const adapter = info.adapter ?? 'unknown adapter'
+  log(`webgpu adapter: ${adapter}`)
+  const resnetRows: DeviceBenchRow[] = []
+  for (const batch of resnetBatches) {
+    const t = await resnetStep(batch, steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+    log(`webgpu resnet18 batch ${batch}: ${t instanceof Error ? t.message : `${t.ms.toFixed(1)} ms/step (${t.steps} steps, startup ${t.startupSeconds.toFixed(1)} s)`}`)
+    resnetRows.push(oursRow(`TinyLab webgpu, batch ${batch}`, batch, batch, IMAGES_PER_EPOCH / batch, t, adapter))
+    for (const r of torch.filter((r) => r.model === 'resnet18' && r.batch === batch)) resnetRows.push(torchTableRow(r, batch, IMAGES_PER_EPOCH / batch))
+  }
+  const lm = await transformerStep(lmBatch, steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+  log(`webgpu transformer batch ${lmBatch}: ${lm instanceof Error ? lm.message : `${lm.ms.toFixed(1)} ms/step`}`)
+  const lmRows = [
+    oursRow(`TinyLab webgpu, batch ${lmBatch}`, lmBatch, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH, lm, adapter),
+    ...torch.filter((r) => r.model === 'transformer').map((r) => torchTableRow(r, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH)),
+  ]
+  // Speed-up column: versus PyTorch CUDA at the same batch (the row this table exists to compare with).
+  for (const rows of [resnetRows, lmRows]) {
+    for (const r of rows) {
+      const ref = rows.find((c) => c.device === 'cuda' && c.measuredBatch === r.measuredBatch)?.msPerStep
+      if (ref !== undefined && r.msPerStep !== undefined) r.speedup = ref / r.msPerStep
+    }
+  }
+  const header = [
+    `Machine: ${describeMachine()}`,
+    `GPU: ${gpuNames()} (one GPU on this machine: no multi-GPU rows); WebGPU adapter: ${adapter}`,
+    'speed-up = PyTorch CUDA ms/step ÷ this row\'s (above 1 is faster than PyTorch CUDA); mean ms/step over the timed steps after 2 warm-ups',
+  ]
+  const tables = {
+    resnet18: formatDeviceTable(resnetRows, { unit: 'images', title: 'ResNet-18 training on one GPU (64×64, 200 classes, SGD momentum)', header }),
+    transformer: formatDeviceTable(lmRows, { unit: 'tokens', title: 'Transformer LM training on one GPU (word_language_model defaults, bptt 35)', header }),
+  }
+  console.log(tables.resnet18.markdown)
+  console.log(tables.transformer.markdown)
+  if (outDir !== undefined) {
+    mkdirSync(outDir, { recursive: true })
+    for (const [name, t] of Object.entries(tables)) {
+      writeFileSync(path.join(outDir, `gpu-${name}.md`), t.markdown)
+      writeFileSync(path.join(outDir, `gpu-${name}.csv`), t.csv)
+    }
+    writeFileSync(path.join(outDir, 'gpu.json'), JSON.stringify({ adapter, gpu: gpuNames(), torch, resnet: resnetRows, transformer: lmRows }, null, 2))
+  }
+  console.log(JSON.stringify({ bench: 'gpu', adapter, resnet: resnetRows.map(short), transformer: lmRows.map(short) }))
+}
+
+function short(r: DeviceBenchRow): { label: string; ms: number | undefined; perSecond: number | undefined; vsTorchCuda: number | undefined } {
+  return { label: r.label, ms: r.msPerStep, perSecond: r.itemsPerSecond, vsTorchCuda: r.speedup }
+}

@@ -29,6 +29,7 @@ import { TinyImageNetLoader, readSplit, type Augment } from '@tinylab/tiny-image
 import { CosineAnnealingLR, SGD, StepLR, accuracyAsync, trainStepAsync, type CosineAnnealingLRState, type SGDStateDict, type StepLRState } from '@tinylab/train-loop'
 import { asUsage, choice, formatHelp, nonNegativeFloat, nonNegativeInt, positiveInt } from './_flags'
 import { SYNTHETIC_DEFAULTS, ensureSyntheticDataset } from './synthetic-data'
+import { startReplicas, syncFromReplicas } from './replicas'
 import { UsageError, type Subcommand } from './usage-error'
 
 const archs = Object.keys(resnetArchs)
@@ -78,7 +79,7 @@ const flagHelp: [string, string][] = [
   ['--pretrained FILE', 'start from a local torchvision .pth or TinyLab checkpoint; a head of another size is re-initialised (default: none)'],
   ['--seed N', 'seed of the initial weights, the data order and the augmentation (default: 0)'],
   [`--device {${devices.join(',')}}`, "TensorFlow.js device; replaces main.py's --gpu/--dist-url (default: auto = wasm, + native kernels when present)"],
-  ['--devices N', 'data-parallel replicas; only 1 is supported by this command (default: 1)'],
+  ['--devices N', 'data-parallel replicas in worker threads, each with its own --device backend and 1/N of every batch (default: 1)'],
   ['--logdir DIR', 'parent of the run folder <Mon><dd>_<HH-MM-SS>_<arch> (default: runs)'],
   ['--save-dir DIR', 'where checkpoints go (default: the run folder)'],
   ['--checkpoint-epochs LIST', 'keep checkpoint_epochN after these many completed epochs (default: 5,10)'],
@@ -129,6 +130,7 @@ export interface TrainArgs {
   pretrained: string | undefined
   seed: number
   device: Device
+  devices: number
   logdir: string
   saveDir: string | undefined
   checkpointEpochs: number[]
@@ -209,13 +211,6 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
     .filter((s) => s !== '')
     .map((s) => positiveInt('--checkpoint-epochs', s))
   const microRaw = get('micro-batch')
-  const devicesN = positiveInt('--devices', get('devices'))
-  if (devicesN > 1) {
-    throw new UsageError(
-      `argument --devices: ${devicesN} replicas are not supported by 'pnpm resnet train' yet (only 1); ` +
-        "'pnpm resnet bench-devices' measures data-parallel replicas",
-    )
-  }
   const classes = typeof values.classes === 'string' ? values.classes.split(',').filter((s) => s !== '') : undefined
   if (classes !== undefined && classes.length === 0) throw new UsageError("argument --classes: expected wnids separated by commas, got ''")
   const args: TrainArgs = {
@@ -234,6 +229,7 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
     pretrained: values.pretrained,
     seed: nonNegativeInt('--seed', get('seed')),
     device: choice('--device', get('device'), devices),
+    devices: positiveInt('--devices', get('devices')),
     logdir: get('logdir'),
     saveDir: values['save-dir'],
     checkpointEpochs,
@@ -397,6 +393,8 @@ async function run(argv: string[]): Promise<number> {
   const heapCapped = info.backend === 'wasm' || info.device === 'wasm' || info.device === 'wasm+native'
   let micro = microBatchFor(args, heapCapped ? 'wasm' : info.backend, modelSummary.forwardBackwardSizeMB)
   if (state.microBatch !== undefined && args.microBatch === 'auto') micro = { size: state.microBatch, reason: 'kept from the checkpoint' }
+  // Each replica's heap holds only its 1/N shard: data parallelism replaces gradient accumulation.
+  if (args.devices > 1) micro = { size: args.batchSize, reason: `${args.devices} replicas split each batch` }
   const parts = Math.ceil(args.batchSize / micro.size)
   if (parts > 1) {
     console.log(
@@ -510,6 +508,44 @@ async function run(argv: string[]): Promise<number> {
     else await saveCheckpoint(checkpoints.path('checkpoint'), value, checkpoints.format)
   }
 
+  const dp = args.devices > 1 ? await startReplicas({ ...args, numClasses }, model, sgd) : undefined
+  /** The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum. */
+  const sync = (): void => {
+    if (dp) syncFromReplicas(dp, model, sgd)
+  }
+
+  /** One SGD step on a batch (replicas, or micro-batches on this thread); train Acc@1/5 from the step's own logits. */
+  const trainOnBatch = async (x: tf.Tensor4D, y: tf.Tensor1D, lr: number): Promise<{ loss: number; acc1: number; acc5: number }> => {
+    const n = y.shape[0]
+    if (dp) {
+      const r = await dp.step(x, y, lr, { topk })
+      tf.dispose([x, y])
+      const [h1 = 0, h5 = 0] = r.correct ?? []
+      return { loss: r.loss, acc1: (100 * h1) / n, acc5: (100 * h5) / n }
+    }
+    const sizes: number[] = []
+    for (let s = 0; s < n; s += micro.size) sizes.push(Math.min(micro.size, n - s))
+    const xs = sizes.length > 1 ? tf.split(x, sizes, 0) : [x]
+    const ys = sizes.length > 1 ? tf.split(y, sizes, 0) : [y]
+    const logits: tf.Tensor2D[] = []
+    const { loss } = await trainStepAsync({
+      params,
+      optimizer: sgd,
+      microBatches: sizes.length,
+      microWeights: sizes.map((s) => s / n),
+      loss: (m) => {
+        const out = model.forward(xs[m] as tf.Tensor4D, { training: true })
+        logits.push(tf.keep(out))
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(ys[m] as tf.Tensor1D, numClasses), out) as tf.Scalar
+      },
+    })
+    const allLogits = logits.length > 1 ? tf.concat(logits, 0) : (logits[0] as tf.Tensor2D)
+    const [a1 = 0, a5 = 0] = await accuracyAsync(allLogits, y, topk)
+    if (logits.length > 1) allLogits.dispose()
+    tf.dispose([...logits, x, y, ...(sizes.length > 1 ? [...xs, ...ys] : [])])
+    return { loss, acc1: a1, acc5: a5 }
+  }
+
   let exitCode = 0
   try {
     for (let epoch = state.epoch; epoch < args.epochs; epoch++) {
@@ -534,30 +570,11 @@ async function run(argv: string[]): Promise<number> {
         for await (const { x, y } of trainLoader.batches(epoch, { startBatch })) {
           dataTime.update((performance.now() - end) / 1000)
           const n = y.shape[0]
-          const sizes: number[] = []
-          for (let s = 0; s < n; s += micro.size) sizes.push(Math.min(micro.size, n - s))
-          const xs = sizes.length > 1 ? tf.split(x, sizes, 0) : [x]
-          const ys = sizes.length > 1 ? tf.split(y, sizes, 0) : [y]
-          const logits: tf.Tensor2D[] = []
           const lr = sgd.lr
-          const { loss } = await trainStepAsync({
-            params,
-            optimizer: sgd,
-            microBatches: sizes.length,
-            microWeights: sizes.map((s) => s / n),
-            loss: (m) => {
-              const out = model.forward(xs[m] as tf.Tensor4D, { training: true })
-              logits.push(tf.keep(out))
-              return tf.losses.softmaxCrossEntropy(tf.oneHot(ys[m] as tf.Tensor1D, numClasses), out) as tf.Scalar
-            },
-          })
-          const allLogits = logits.length > 1 ? tf.concat(logits, 0) : (logits[0] as tf.Tensor2D)
-          const [a1, a5] = await accuracyAsync(allLogits, y, topk)
-          if (logits.length > 1) allLogits.dispose()
-          tf.dispose([...logits, x, y, ...(sizes.length > 1 ? [...xs, ...ys] : [])])
+          const { loss, acc1: a1, acc5: a5 } = await trainOnBatch(x, y, lr)
           losses.update(loss, n)
-          top1.update(a1 as number, n)
-          top5.update(a5 as number, n)
+          top1.update(a1, n)
+          top5.update(a5, n)
           state.globalStep++
           appendFileSync(stepsLog, JSON.stringify({ epoch, batch: i, step: state.globalStep, loss, acc1: a1, lr }) + '\n')
           batchTime.update((performance.now() - end) / 1000)
@@ -568,6 +585,7 @@ async function run(argv: string[]): Promise<number> {
           if (stopRequested) break
         }
       }
+      sync()
       if (stopRequested && i < total) {
         await saveState(epoch, i, { loss: losses.sum, acc1: top1.sum, acc5: top5.sum, count: losses.count }, false)
         writer.flush()
@@ -597,6 +615,7 @@ async function run(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint)
     writer.close()
     await Promise.all([trainLoader.close(), valLoader.close()])
+    await dp?.dispose()
     sgd.dispose()
     model.dispose()
   }

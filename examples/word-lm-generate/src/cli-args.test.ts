@@ -28,7 +28,7 @@ describe('train flags', () => {
     [['--lr', 'fast'], "argument --lr: invalid float value: 'fast'"],
     [['--epochs', '1.5'], "argument --epochs: invalid int value: '1.5'"],
     [['--model', 'CNN'], "argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer')"],
-    [['--device', 'tpu'], "argument --device: invalid choice: 'tpu' (choose from 'auto', 'wasm', 'cpu', 'webgpu', 'tensorflow')"],
+    [['--device', 'tpu'], "argument --device: invalid choice: 'tpu' (choose from 'auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow')"],
     [['--cuda'], 'unrecognized argument: --cuda'],
     [['--bptt'], 'argument --bptt: expected one argument'],
   ])('%j -> %s', (argv, message) => {

@@ -5,20 +5,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { formatPython } from '@tinylab/metrics-logger'
-import { initBackend } from '@tinylab/multi-device'
-import type { Device } from '@tinylab/multi-device'
+import { createDataParallel, initBackend } from '@tinylab/multi-device'
+import type { DataParallel, Device } from '@tinylab/multi-device'
 import { DivideLrOnPlateau, SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, RNNModel } from '@tinylab/transformer-lm'
 import type { RNNHidden } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, Corpus, getBatch, numBatches } from '@tinylab/wikitext-data'
 import type { TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { FlagSpec, FlagValues } from './cli-args'
 import { dest, helpText, parseFlags, UsageError } from './cli-args'
 import type { ModelArgs } from './model-io'
 import { buildModel, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
 
-export const DEVICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const
+export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: '--data', type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
@@ -40,6 +41,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: '--nhead', type: 'int', default: 2, help: 'the number of heads in the encoder/decoder of the transformer model' },
   { name: '--dry-run', type: 'bool', default: false, help: 'verify the code and the model' },
   { name: '--device', type: 'string', default: 'auto', help: 'TensorFlow.js backend; replaces --cuda/--mps/--accel', choices: DEVICES },
+  { name: '--devices', type: 'int', default: 1, help: 'data-parallel replicas (worker threads, each its own --device backend and batch_size/N columns); Transformer only' },
   { name: '--max-batches', type: 'int', default: 0, help: 'smoke runs: stop each training and evaluation pass after batch N (so the log line at N prints), 0 = all' },
 ]
 
@@ -61,6 +63,12 @@ export async function trainMain(argv: string[]): Promise<number> {
   const a = parseFlags(argv, TRAIN_FLAGS)
   positive(a, ['emsize', 'nhid', 'nlayers', 'epochs', 'batch_size', 'bptt', 'log_interval', 'nhead'])
   if (!((a.dropout as number) >= 0 && (a.dropout as number) < 1)) throw new UsageError(`argument --dropout: invalid value: ${a.dropout} (must be in [0, 1))`)
+  const devices = a.devices as number
+  if (devices < 1) throw new UsageError(`argument --devices: invalid value: ${devices} (must be >= 1)`)
+  if (devices > 1 && a.model !== 'Transformer') {
+    throw new UsageError(`argument --devices: ${devices} replicas need --model Transformer (the ${a.model} model carries its hidden state from batch to batch)`)
+  }
+  if (devices > (a.batch_size as number)) throw new UsageError(`argument --devices: ${devices} replicas for --batch_size ${a.batch_size} (each needs at least one column)`)
   if ((a.max_batches as number) < 0) throw new UsageError(`argument --max-batches: invalid value: ${a.max_batches} (must be >= 0)`)
   if (a.onnx_export !== '') throw new UsageError(`argument --onnx-export: ONNX export is not supported in TinyLab (got '${a.onnx_export}'); use the saved checkpoint`)
   if (!existsSync(a.data as string)) throw new UsageError(`argument --data: '${a.data}' does not exist (expected a folder with train.txt, valid.txt, test.txt)`)
@@ -92,6 +100,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   // main.py's update is `p.data.add_(p.grad, alpha=-lr)`: SGD without momentum, lr changed by hand.
   const sgd = new SGD(params, { lr: a.lr as number })
   const plateau = new DivideLrOnPlateau(sgd, 4)
+  const dp = devices > 1 ? await startReplicas(devices, a.device as Device, modelArgs, params) : undefined
 
   let interrupted = false
   const onSigint = () => {
@@ -144,8 +153,17 @@ export async function trainMain(argv: string[]): Promise<number> {
     let hidden: RNNHidden | undefined = model instanceof RNNModel ? model.initHidden(a.batch_size as number) : undefined
     const logInterval = a.log_interval as number
     const starts = limit(batchStarts(trainData, bptt))
-    for (let batch = 0; batch < starts.length; batch++) {
-      const { data, target } = getBatch(trainData, starts[batch] as number, bptt)
+    /** One SGD step on a batch: on the replicas (columns split among them), or here (carrying the RNN state). */
+    const step = async (data: tf.Tensor2D, target: tf.Tensor1D): Promise<number> => {
+      if (dp) {
+        // Each replica takes batch_size/N columns of [seqLen, batch] and the same columns of the targets.
+        const targets = tf.reshape(target, data.shape)
+        try {
+          return (await dp.step(data, targets, sgd.lr, { clipGradNorm: a.clip as number })).loss
+        } finally {
+          targets.dispose()
+        }
+      }
       let next: RNNHidden | undefined
       // trainStepAsync: the loss comes back by `await data()`, which WebGPU needs (it has no sync readback in Node).
       const { loss } = await trainStepAsync({
@@ -161,9 +179,14 @@ export async function trainMain(argv: string[]): Promise<number> {
           return nllLoss(model.forward(data, { training: true }), target)
         },
       })
-      tf.dispose([data, target])
       if (hidden) tf.dispose([hidden.h, hidden.c])
       hidden = next
+      return loss
+    }
+    for (let batch = 0; batch < starts.length; batch++) {
+      const { data, target } = getBatch(trainData, starts[batch] as number, bptt)
+      const loss = await step(data, target)
+      tf.dispose([data, target])
       totalLoss += loss
       if (batch % logInterval === 0 && batch > 0) {
         const curLoss = totalLoss / logInterval
@@ -190,6 +213,8 @@ export async function trainMain(argv: string[]): Promise<number> {
     const epochStart = performance.now()
     await trainEpoch()
     if (interrupted) break
+    // The main thread's model is evaluated and saved: it takes the replicas' weights first.
+    dp?.assignTo(params)
     const valLoss = await evaluate(valData)
     if (valLoss === undefined) break
     console.log(line)
@@ -211,14 +236,39 @@ export async function trainMain(argv: string[]): Promise<number> {
   process.off('SIGINT', onSigint)
   interrupted = false
 
+  dp?.assignTo(params)
   if (saved) await loadWeightsInto(save, model)
   else console.error(`note: no model was saved to ${save} (training stopped before the first validation); testing the current weights`)
   const testLoss = (await evaluate(testData)) as number
   console.log('='.repeat(89))
   console.log(`| End of training | test loss ${formatPython(testLoss, '5.2f')} | test ppl ${formatPython(Math.exp(testLoss), '8.2f')}`)
   console.log('='.repeat(89))
+  await dp?.dispose()
   model.dispose()
   sgd.dispose()
   return 0
+}
+
+/** `--devices N`: Transformer replicas in worker threads, starting from the main model's weights (main.py's SGD: no momentum). */
+async function startReplicas(devices: number, device: Device, m: ModelArgs, params: { name: string; value: tf.Variable }[]): Promise<DataParallel> {
+  const dp = await createDataParallel({
+    replicas: devices,
+    device,
+    replica: {
+      module: fileURLToPath(new URL('./replica.ts', import.meta.url)),
+      export: 'transformerReplica',
+      options: { ntoken: m.ntokens, ninp: m.emsize, nhead: m.nhead, nhid: m.nhid, nlayers: m.nlayers, dropout: m.dropout, seed: m.seed },
+    },
+    batchAxis: 1,
+  })
+  try {
+    await dp.setParameters(params)
+  } catch (error) {
+    await dp.dispose()
+    throw error
+  }
+  const b = dp.backends[0]
+  console.error(`data parallel: ${dp.replicas} replicas on ${b?.device ?? device}${b?.threads ? `, ${b.threads} thread(s) each` : ''}; gradients averaged every step`)
+  return dp
 }
 

@@ -116,3 +116,33 @@ describe.skipIf(!!reason || !!sharedDataSkipReason('wikitext-2'))(`pnpm wordlm t
     expect(lines.some((l) => l.startsWith('| end of epoch'))).toBe(false)
   })
 })
+
+describe.skipIf(!!sharedDataSkipReason('wikitext-2'))('pnpm wordlm train --devices 2 (data parallel)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wordlm-dp-'))
+  const flags = ['train', '--data', DATA, '--model', 'Transformer', '--lr', '5', '--epochs', '1', '--max-batches', '8', '--log-interval', '4', '--device', 'wasm']
+  const lossesOf = (stdout: string): number[] => [...stdout.matchAll(/\| (?:valid |test )?loss\s+([\d.]+)/g)].map((m) => Number(m[1]))
+
+  // Exact equivalence with one replica is tested in replica.test.ts (dropout off); here the dropout masks differ
+  // (each replica draws its own), so the run is checked for main.py's lines and losses close to one replica's.
+  it("trains with main.py's lines and losses within 10% of one replica's", async () => {
+    const one = await wordlm([...flags, '--save', path.join(dir, 'one.pt')])
+    const two = await wordlm([...flags, '--devices', '2', '--save', path.join(dir, 'two.pt')])
+    expect(one.code, one.stderr).toBe(0)
+    expect(two.code, two.stderr).toBe(0)
+    expect(two.stderr).toContain('data parallel: 2 replicas on wasm')
+    const lines = two.stdout.split('\n').filter((l) => l.startsWith('|'))
+    expect(lines).toHaveLength(4) // batches 4 and 8, end of epoch, end of training
+    expect(lines[0]).toMatch(BATCH_LINE)
+    expect(lines[2]).toMatch(END_EPOCH)
+    expect(lines[3]).toMatch(END_TRAINING)
+    const [a, b] = [lossesOf(one.stdout), lossesOf(two.stdout)]
+    expect(b).toHaveLength(4)
+    b.forEach((loss, i) => expect(Math.abs(loss - (a[i] as number)) / (a[i] as number)).toBeLessThanOrEqual(0.1))
+  })
+
+  it('refuses --devices for the RNN models, naming the reason', async () => {
+    const r = await wordlm(['train', '--data', DATA, '--model', 'LSTM', '--devices', '2'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('wordlm: error: argument --devices: 2 replicas need --model Transformer (the LSTM model carries its hidden state from batch to batch)')
+  })
+})

@@ -128,7 +128,7 @@ describe('createDataParallel (cpu replicas, BN-free conv net)', () => {
 const reason = requireTorchOrSkipReason()
 
 describe.skipIf(!!reason)('createDataParallel vs PyTorch (torch.optim.SGD + clip_grad_norm_, uneven shards)', () => {
-  it('2 replicas on batch 7 (4 + 3) with clipping follow PyTorch on the whole batch for 10 steps', async () => {
+  it('2 replicas on batch 7 (4 + 3) with clipping follow PyTorch on the whole batch for 10 steps, and count its top-k hits', async () => {
     const B = 7
     const clip = 0.5
     const w = fixtureInitialWeights(5)
@@ -148,19 +148,20 @@ with torch.no_grad():
     fc.bias.copy_(t(d['fcB']))
 params = [conv.weight, conv.bias, fc.weight, fc.bias]
 opt = torch.optim.SGD(params, lr=d['lr'], momentum=d['momentum'], weight_decay=d['weightDecay'])
-losses = []
+losses, hits = [], []
 for b in d['batches']:
     x = t(b['x']).reshape(-1, S, S, C).permute(0, 3, 1, 2)                    # NHWC -> NCHW
     y = torch.tensor(b['y'], dtype=torch.long)
     h = torch.nn.functional.avg_pool2d(torch.relu(conv(x)), 2)
     logits = fc(h.permute(0, 2, 3, 1).reshape(x.shape[0], -1))                 # flatten in NHWC order, like tfjs
     loss = torch.nn.functional.cross_entropy(logits, y)
+    hits.append([int((logits.topk(k, 1).indices == y[:, None]).any(1).sum()) for k in (1, 2)])
     opt.zero_grad(); loss.backward()
     torch.nn.utils.clip_grad_norm_(params, d['clip'])
     opt.step()
     losses.append(loss.item())
 out = [conv.weight.permute(2, 3, 1, 0).reshape(-1), conv.bias, fc.weight.t().reshape(-1), fc.bias]
-print(json.dumps({'losses': losses, 'params': [p.detach().reshape(-1).tolist() for p in out]}))
+print(json.dumps({'losses': losses, 'hits': hits, 'params': [p.detach().reshape(-1).tolist() for p in out]}))
 `
     const input = JSON.stringify({
       ...FIXTURE,
@@ -180,12 +181,17 @@ print(json.dumps({'losses': losses, 'params': [p.detach().reshape(-1).tolist() f
     try {
       const losses: number[] = []
       const norms: number[] = []
+      const hits: number[][] = []
       for (const b of batches) {
-        const r = await dp.step(b.x, b.y, LR, { clipGradNorm: clip })
+        const r = await dp.step(b.x, b.y, LR, { clipGradNorm: clip, topk: [1, 2] })
         losses.push(r.loss)
         norms.push(r.gradNorm ?? Number.NaN)
+        hits.push(r.correct ?? [])
       }
-      const ref = JSON.parse(await torchRun) as { losses: number[]; params: number[][] }
+      const ref = JSON.parse(await torchRun) as { losses: number[]; hits: number[][]; params: number[][] }
+      // Train Acc@k from the step's own logits, summed over both shards: the same counts as PyTorch's whole batch.
+      expect(hits).toEqual(ref.hits)
+      expect(new Set(hits.map((h) => h.join(','))).size).toBeGreaterThan(1)
       // Different conv/matmul summation orders in two libraries: 1e-4 relative over 10 steps.
       expect(relError(losses, ref.losses)).toBeLessThanOrEqual(1e-4)
       dp.getParameters().forEach((p, i) => expect(relError(p.data, ref.params[i] as number[]), p.name).toBeLessThanOrEqual(1e-4))

@@ -57,13 +57,13 @@ export interface WorkerConfig {
 
 export type ToWorker =
   | { type: 'init'; shared: SharedState; manifest: Manifest }
-  | { type: 'step'; lr: number; clipGradNorm: number; weight: number; x: SharedShard; y: SharedShard }
+  | { type: 'step'; lr: number; clipGradNorm: number; weight: number; x: SharedShard; y: SharedShard; topk: number[] }
   | { type: 'load' }
 
 export type FromWorker =
   | { type: 'manifest'; rank: number; manifest: Manifest; backend: BackendInfo }
   | { type: 'initialized'; rank: number }
-  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number; timings: StepTimings }
+  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number; timings: StepTimings; correct: number[] }
   | { type: 'loaded'; rank: number }
   | { type: 'error'; rank: number; message: string }
 

@@ -29,6 +29,10 @@ export function crossEntropyReplica(model: ReplicaModel): Replica {
     parameters: () => model.parameters(),
     buffers: () => (model.namedTensors?.() ?? []).filter((t) => t.kind === 'buffer'),
     loss: (x, y) => crossEntropy(model.forward(x, { training: true }), y),
+    lossWithOutput: (x, y) => {
+      const output = model.forward(x, { training: true })
+      return { loss: crossEntropy(output, y), output }
+    },
     dispose: () => model.dispose?.(),
   }
 }

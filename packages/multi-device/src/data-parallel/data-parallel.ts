@@ -48,6 +48,11 @@ export type BatchInput = tf.Tensor | { data: Float32Array | Int32Array; shape: r
 export interface StepOptions {
   /** clip_grad_norm_ on the all-reduced gradient before the update (the word LM's `--clip`); 0 = off. */
   clipGradNorm?: number
+  /**
+   * Count top-k hits on the training batch for these k (e.g. `[1, 5]`), from the logits of the same forward pass;
+   * needs a replica with `lossWithOutput` (models wrapped with cross-entropy have it). Default: none.
+   */
+  topk?: number[]
 }
 
 export interface StepResult {
@@ -59,6 +64,8 @@ export interface StepResult {
   numTensors: number[]
   /** Per replica: ms spent computing gradients, waiting for the others, reducing + updating, loading parameters. */
   timings: StepTimings[]
+  /** With `topk`: for each k, how many examples of the whole batch had their label in the top k (accuracy = 100·hits/batch). */
+  correct?: number[]
 }
 
 /** torch.optim.SGD `state_dict()` layout, as train-loop's SGD uses it. */
@@ -281,6 +288,7 @@ class Coordinator implements DataParallel {
     const xShards = this.writeShards('x', xa, this.axes.x, bounds)
     const yShards = this.writeShards('y', ya, this.axes.y, bounds)
     const clip = options.clipGradNorm ?? 0
+    const topk = options.topk ?? []
     const replies = await this.group.request('stepped', (rank) => ({
       type: 'step',
       lr,
@@ -288,6 +296,7 @@ class Coordinator implements DataParallel {
       weight: ((bounds[rank + 1] as number) - (bounds[rank] as number)) / batch,
       x: xShards[rank] as SharedShard,
       y: yShards[rank] as SharedShard,
+      topk,
     }))
     this.lr = lr
     let loss = 0
@@ -297,7 +306,10 @@ class Coordinator implements DataParallel {
     const gradNorm = replies[0]?.gradNorm
     const numTensors = replies.map((r) => r.numTensors)
     const timings = replies.map((r) => r.timings)
-    return clip > 0 && gradNorm !== undefined ? { loss, gradNorm, numTensors, timings } : { loss, numTensors, timings }
+    const result: StepResult = { loss, numTensors, timings }
+    if (clip > 0 && gradNorm !== undefined) result.gradNorm = gradNorm
+    if (topk.length > 0) result.correct = topk.map((_, i) => replies.reduce((sum, r) => sum + (r.correct[i] ?? 0), 0))
+    return result
   }
 
   /**

@@ -42,6 +42,11 @@ export interface Replica {
   buffers?(): ReplicaTensor[]
   /** The MEAN loss over this shard (the coordinator weights shards by size, so the result equals the full batch's). */
   loss(x: tf.Tensor, y: tf.Tensor): tf.Scalar
+  /**
+   * Optional: the same loss and the output it came from (`[N, C]` logits), so that a step asked for `topk` can count
+   * top-k hits on the training batch (imagenet main.py's train Acc@1/Acc@5) without a second forward pass.
+   */
+  lossWithOutput?(x: tf.Tensor, y: tf.Tensor): { loss: tf.Scalar; output: tf.Tensor }
   dispose?(): void
 }
 

@@ -60,8 +60,8 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       post({ type: 'initialized', rank })
     } else if (message.type === 'step') {
       if (views === undefined) throw new Error('step before init')
-      const { loss, gradNorm, timings } = await step(message, views)
-      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors, timings })
+      const { loss, gradNorm, timings, correct } = await step(message, views)
+      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors, timings, correct })
     } else {
       // 'load': the coordinator wrote parameters/buffers into shared memory (setParameters). The coordinator ends
       // workers with terminate(): their engine, backend and device go with the thread.
@@ -72,7 +72,10 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     }
   }
 
-  const step = async (message: Extract<ToWorker, { type: 'step' }>, v: Views): Promise<{ loss: number; gradNorm: number; timings: StepTimings }> => {
+  const step = async (
+    message: Extract<ToWorker, { type: 'step' }>,
+    v: Views,
+  ): Promise<{ loss: number; gradNorm: number; timings: StepTimings; correct: number[] }> => {
     const timings: StepTimings = { compute: 0, wait: 0, update: 0, load: 0 }
     let mark = performance.now()
     const lap = (phase: keyof StepTimings): void => {
@@ -82,14 +85,27 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     }
     const P = manifest.parameterCount
     const slot = v.grads.subarray(rank * P, (rank + 1) * P)
+    if (message.topk.length > 0 && replica.lossWithOutput === undefined) {
+      throw new Error(`step({ topk }): the replica from '${config.spec.module}' has no lossWithOutput(x, y), so it cannot count top-k hits`)
+    }
     let loss = 0
+    let correct = message.topk.map(() => 0)
     if (sizeOf(message.x.shape) > 0) {
       const x = tensorOf(message.x)
       const y = tensorOf(message.y)
-      const { value, grads } = tf.variableGrads(() => replica.loss(x, y), params.map((p) => p.value))
+      const countHits = message.topk.length > 0
+      let output: tf.Tensor | undefined
+      const lossOf = (): tf.Scalar => {
+        if (!countHits || replica.lossWithOutput === undefined) return replica.loss(x, y)
+        const r = replica.lossWithOutput(x, y)
+        output = tf.keep(r.output)
+        return r.loss
+      }
+      const { value, grads } = tf.variableGrads(lossOf, params.map((p) => p.value))
       try {
         // data(), not dataSync(): WebGPU reads back asynchronously.
         loss = (await value.data())[0] as number
+        if (output !== undefined) correct = await topkHits(output, y, message.topk)
         // Weighting by shard size makes the sum over replicas the gradient of the full batch's mean loss.
         for (const [i, p] of params.entries()) {
           const entry = manifest.parameters[i] as TensorEntry
@@ -98,7 +114,7 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
           else scaleInto(slot, entry.offset, (await g.data()) as Float32Array, message.weight)
         }
       } finally {
-        tf.dispose([x, y, value, ...Object.values(grads)])
+        tf.dispose([x, y, value, ...Object.values(grads), ...(output ? [output] : [])])
       }
     } else {
       slot.fill(0)
@@ -149,7 +165,7 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     loadTensors(params, manifest.parameters, v.params)
     if (rank !== 0) loadTensors(buffers, manifest.buffers, v.buffers)
     lap('load')
-    return { loss, gradNorm, timings }
+    return { loss, gradNorm, timings, correct }
   }
 
   // One message at a time, in order: a step must finish before the next (or a load) starts.
@@ -232,4 +248,24 @@ function tensorOf(shard: SharedShard): tf.Tensor {
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1)
+}
+
+/** For each k: how many rows of `output` ([N, C], or [..., C] flattened) have their label among their k largest values. */
+async function topkHits(output: tf.Tensor, labels: tf.Tensor, ks: number[]): Promise<number[]> {
+  const classes = output.shape[output.rank - 1] as number
+  const kmax = Math.min(Math.max(...ks), classes)
+  const indices = tf.tidy(() => tf.topk(tf.reshape(output, [-1, classes]), kmax).indices)
+  try {
+    const top = (await indices.data()) as Int32Array
+    const y = await labels.data()
+    return ks.map((k) => {
+      let hits = 0
+      for (let row = 0; row < y.length; row++) {
+        for (let j = 0; j < Math.min(k, kmax); j++) if (top[row * kmax + j] === y[row]) hits++
+      }
+      return hits
+    })
+  } finally {
+    indices.dispose()
+  }
 }

@@ -232,32 +232,15 @@ def step():
 bench(step)
 `
 
-// word_language_model/model.py TransformerModel, condensed (same layers and sizes).
+// word_language_model/model.py's TransformerModel, as transcribed for the parity tests.
 const TORCH_LM = `
-import json, math, sys, time, torch, torch.nn as nn
+import json, sys, time, torch, torch.nn as nn
+sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../packages/transformer-lm/test', import.meta.url)))})
+import reference_model
 torch.manual_seed(0)
 ${TORCH_TIMER}
 b = int(sys.argv[1]); T, V, E, H, NH, L = ${LM.bptt}, ${LM.ntoken}, ${LM.emsize}, ${LM.nhid}, ${LM.nhead}, ${LM.nlayers}
-class PositionalEncoding(nn.Module):
-    def __init__(self, d, dropout=0.2, max_len=5000):
-        super().__init__(); self.dropout = nn.Dropout(dropout)
-        pe = torch.zeros(max_len, d); pos = torch.arange(0, max_len).unsqueeze(1).float()
-        div = torch.exp(torch.arange(0, d, 2).float() * (-math.log(10000.0) / d))
-        pe[:, 0::2] = torch.sin(pos * div); pe[:, 1::2] = torch.cos(pos * div)
-        self.register_buffer('pe', pe.unsqueeze(0).transpose(0, 1))
-    def forward(self, x): return self.dropout(x + self.pe[:x.size(0), :])
-class TransformerModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.pos_encoder = PositionalEncoding(E)
-        self.encoder = nn.Embedding(V, E)
-        self.transformer_encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, NH, H, 0.2), L)
-        self.decoder = nn.Linear(E, V)
-        self.mask = torch.triu(torch.full((T, T), float('-inf')), diagonal=1)
-    def forward(self, src):
-        src = self.pos_encoder(self.encoder(src) * math.sqrt(E))
-        return torch.log_softmax(self.decoder(self.transformer_encoder(src, self.mask)), dim=-1)
-model = TransformerModel(); model.train()
+model = reference_model.TransformerModel(V, E, NH, H, L, 0.2); model.train()
 data = torch.randint(0, V, (T, b)); targets = torch.randint(0, V, (T * b,))
 def step():
     model.zero_grad(); loss = nn.functional.nll_loss(model(data).view(-1, V), targets); loss.backward()

@@ -37,6 +37,7 @@ await build({
 rmSync(entry)
 rmSync(wordlm)
 copyFileSync(path.join(root, 'scripts/bench/gpu_torch.py'), path.join(out, 'gpu_torch.py'))
+copyFileSync(path.join(root, 'packages/transformer-lm/test/reference_model.py'), path.join(out, 'reference_model.py'))
 
 // Dawn: only the linux-x64 binary of the webgpu package the workspace resolves.
 const webgpu = path.dirname(require.resolve('webgpu/package.json', { paths: [path.join(root, 'packages/multi-device')] }))

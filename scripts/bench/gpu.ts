@@ -65,40 +65,52 @@ async function timeSteps(step: () => Promise<number>, steps: number, seconds: nu
   return { ms, steps: n, cpuMs: (cpu.user + cpu.system) / 1000 / n, startupSeconds, loss }
 }
 
-async function resnetStep(batch: number, steps: number, seconds: number): Promise<Timing> {
+/** A model, its optimizer and a fixed batch, set up for timing; `dispose` frees all of it. */
+interface TimedTraining {
+  step(): Promise<number>
+  dispose(): void
+}
+
+async function timeTraining(setup: () => TimedTraining, steps: number, seconds: number): Promise<Timing> {
   const started = performance.now()
+  const training = setup()
+  try {
+    return await timeSteps(() => training.step(), steps, seconds, started)
+  } finally {
+    training.dispose()
+  }
+}
+
+function resnetTraining(batch: number): TimedTraining {
   const model = resnet18({ numClasses: 200, seed: 1 })
   const params: TrainableParam[] = model.parameters()
   const sgd = new SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 })
   const x = tf.randomNormal([batch, 64, 64, 3], 0, 1, 'float32', 7) as tf.Tensor4D
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 200), 'int32')
-  const step = async (): Promise<number> =>
-    (await trainStepAsync({ params, optimizer: sgd, loss: () => crossEntropy(model.forward(x, { training: true }), y) })).loss
-  try {
-    return await timeSteps(step, steps, seconds, started)
-  } finally {
-    tf.dispose([x, y])
-    sgd.dispose()
-    model.dispose()
+  return {
+    step: async () => (await trainStepAsync({ params, optimizer: sgd, loss: () => crossEntropy(model.forward(x, { training: true }), y) })).loss,
+    dispose: () => {
+      tf.dispose([x, y])
+      sgd.dispose()
+      model.dispose()
+    },
   }
 }
 
-async function transformerStep(batch: number, steps: number, seconds: number): Promise<Timing> {
-  const started = performance.now()
+function transformerTraining(batch: number): TimedTraining {
   const model = new TransformerModel({ ntoken: LM.ntoken, ninp: LM.emsize, nhead: LM.nhead, nhid: LM.nhid, nlayers: LM.nlayers, dropout: LM.dropout, seed: 1111 })
   const params = model.parameters()
   const sgd = new SGD(params, { lr: 20 })
   const tokens = Int32Array.from({ length: (LM.bptt + 1) * batch }, (_, i) => (i * 7919) % LM.ntoken)
   const x = tf.tensor2d(tokens.slice(0, LM.bptt * batch), [LM.bptt, batch], 'int32')
   const y = tf.tensor1d(tokens.slice(batch), 'int32')
-  const step = async (): Promise<number> =>
-    (await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), y) })).loss
-  try {
-    return await timeSteps(step, steps, seconds, started)
-  } finally {
-    tf.dispose([x, y])
-    sgd.dispose()
-    model.dispose()
+  return {
+    step: async () => (await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), y) })).loss,
+    dispose: () => {
+      tf.dispose([x, y])
+      sgd.dispose()
+      model.dispose()
+    },
   }
 }
 
@@ -178,12 +190,12 @@ export async function run(args: string[]): Promise<void> {
   log(`webgpu adapter: ${adapter}`)
   const resnetRows: DeviceBenchRow[] = []
   for (const batch of resnetBatches) {
-    const t = await resnetStep(batch, steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+    const t = await timeTraining(() => resnetTraining(batch), steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
     log(`webgpu resnet18 batch ${batch}: ${t instanceof Error ? t.message : `${t.ms.toFixed(1)} ms/step (${t.steps} steps, startup ${t.startupSeconds.toFixed(1)} s)`}`)
     resnetRows.push(oursRow(`TinyLab webgpu, batch ${batch}`, batch, batch, IMAGES_PER_EPOCH / batch, t, adapter))
     for (const r of torch.filter((r) => r.model === 'resnet18' && r.batch === batch)) resnetRows.push(torchTableRow(r, batch, IMAGES_PER_EPOCH / batch))
   }
-  const lm = await transformerStep(lmBatch, steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+  const lm = await timeTraining(() => transformerTraining(lmBatch), steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
   log(`webgpu transformer batch ${lmBatch}: ${lm instanceof Error ? lm.message : `${lm.ms.toFixed(1)} ms/step`}`)
   const lmRows = [
     oursRow(`TinyLab webgpu, batch ${lmBatch}`, lmBatch, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH, lm, adapter),

@@ -3,8 +3,13 @@ as scripts/bench/gpu.ts, on CUDA (when present) and on the CPU. One JSON line pe
 
 argv: --resnet-batches 64,128 --lm-batch 20 --steps N --threads T
 """
-import argparse, json, math, time
+import argparse, json, os, sys, time
 import torch, torch.nn as nn, torchvision
+
+# word_language_model's model.py, as transcribed for the parity tests (copied beside this file in the GPU pack).
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, next(d for d in (here, os.path.join(here, '../../packages/transformer-lm/test')) if os.path.exists(os.path.join(d, 'reference_model.py'))))
+import reference_model  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument('--resnet-batches', default='64,128')
@@ -15,32 +20,6 @@ p.add_argument('--seconds', type=float, default=20)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 T, V, E, H, NH, L = 35, 33278, 200, 200, 2, 2
-
-
-class PositionalEncoding(nn.Module):  # word_language_model/model.py
-    def __init__(self, d, dropout=0.2, max_len=5000):
-        super().__init__(); self.dropout = nn.Dropout(dropout)
-        pe = torch.zeros(max_len, d); pos = torch.arange(0, max_len).unsqueeze(1).float()
-        div = torch.exp(torch.arange(0, d, 2).float() * (-math.log(10000.0) / d))
-        pe[:, 0::2] = torch.sin(pos * div); pe[:, 1::2] = torch.cos(pos * div)
-        self.register_buffer('pe', pe.unsqueeze(0).transpose(0, 1))
-
-    def forward(self, x):
-        return self.dropout(x + self.pe[:x.size(0), :])
-
-
-class TransformerModel(nn.Module):  # word_language_model/model.py, main.py defaults
-    def __init__(self):
-        super().__init__()
-        self.pos_encoder = PositionalEncoding(E)
-        self.encoder = nn.Embedding(V, E)
-        self.transformer_encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, NH, H, 0.2), L)
-        self.decoder = nn.Linear(E, V)
-        self.register_buffer('mask', torch.triu(torch.full((T, T), float('-inf')), diagonal=1))
-
-    def forward(self, src):
-        src = self.pos_encoder(self.encoder(src) * math.sqrt(E))
-        return torch.log_softmax(self.decoder(self.transformer_encoder(src, self.mask)), dim=-1)
 
 
 def timed(step, device):
@@ -71,7 +50,7 @@ for device in devices:
         def step():
             opt.zero_grad(); nn.functional.cross_entropy(model(x), y).backward(); opt.step()
         emit('resnet18', device, batch, *timed(step, device))
-    lm = TransformerModel().to(device).train()
+    lm = reference_model.TransformerModel(V, E, NH, H, L, 0.2).to(device).train()
     data = torch.randint(0, V, (T, args.lm_batch), device=device); targets = torch.randint(0, V, (T * args.lm_batch,), device=device)
 
     def lm_step():  # main.py's train(): zero_grad, NLL, backward, clip 0.25, p.data.add_(grad, alpha=-lr)

@@ -19,9 +19,18 @@ import { parityCases } from './webgpu-parity-cases'
 
 const cases: ParityCase[] = [...parityCases, ...trainingKernelCases]
 
-/** Why `device` cannot start here, or undefined. wasm must always start; CI installs lavapipe for webgpu. */
-async function skipReason(device: 'wasm' | 'webgpu'): Promise<string | undefined> {
+/**
+ * Why `device` cannot start here, or undefined. wasm must always start; CI installs lavapipe for webgpu and builds
+ * @tinylab/native-cpu for wasm+native.
+ */
+async function skipReason(device: 'wasm' | 'wasm+native' | 'webgpu'): Promise<string | undefined> {
   if (device === 'wasm') return undefined
+  if (device === 'wasm+native') {
+    const info = await initBackend({ device: 'auto' })
+    const reason = info.backend === 'wasm+native' ? undefined : info.reason
+    if (reason !== undefined && process.env.CI === 'true') throw new Error(`CI must run the parity suite on wasm+native: ${reason}`)
+    return reason
+  }
   let reason: string | undefined
   try {
     if ((await listWebGpuAdapters()).length === 0) reason = 'no WebGPU adapter (needs a Vulkan driver: Mesa >= 24 lavapipe or a GPU)'
@@ -41,6 +50,7 @@ async function readAll(run: () => tf.Tensor[]): Promise<Float32Array[]> {
 
 const backends = [
   { device: 'wasm' as const, reason: await skipReason('wasm') },
+  { device: 'wasm+native' as const, reason: await skipReason('wasm+native') },
   { device: 'webgpu' as const, reason: await skipReason('webgpu') },
 ]
 

@@ -180,6 +180,19 @@ napi_value reduceSumCall(napi_env env, napi_callback_info info) {
   });
 }
 
+// (heap, xOffset, yOffset, params = [n]) -> undefined: y = exp(x) over n floats.
+napi_value expCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto p = intsArg(env, argv[3]);
+    if (p.size() != 1 || p[0] <= 0) throw CallError("native-cpu: exp params must be [n > 0]");
+    tinylab::exp(heap.at(offsetArg(env, argv[1]), p[0], "x"), heap.at(offsetArg(env, argv[2]), p[0], "y"), p[0]);
+    return nullptr;
+  });
+}
+
 // (heap, xOffset, yOffset, params = [rank, elementBytes, ...inShape, ...reps]) -> undefined.
 napi_value tileCall(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -245,6 +258,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, maxPoolGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, reduceSumCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"tile", nullptr, tileCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"exp", nullptr, expCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreadsCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoCall, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

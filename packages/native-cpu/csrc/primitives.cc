@@ -331,6 +331,28 @@ void tile(int rank, const int64_t* inShape, const int64_t* reps, int64_t element
   tileDim(0, rank, inShape, reps, inStride.data(), outStride.data(), x, y);
 }
 
+namespace {
+
+struct Eltwise {
+  dnnl::eltwise_forward prim;
+  memory src, dst;
+};
+
+}  // namespace
+
+void exp(const float* x, float* y, int64_t n) {
+  auto& p = cached<Eltwise>(makeKey('E', &n, 1), [&] {
+    memory::desc md({n}, dt::f32, tag::a);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_exp, md);
+    dnnl::eltwise_forward::primitive_desc pd(d, cpuEngine());
+    return new Eltwise{dnnl::eltwise_forward(pd), memory(md, cpuEngine(), DNNL_MEMORY_NONE), memory(md, cpuEngine(), DNNL_MEMORY_NONE)};
+  });
+  p.src.set_data_handle(const_cast<float*>(x));
+  p.dst.set_data_handle(y);
+  p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dst}});
+  cpuStream().wait();
+}
+
 int maxThreads() { return omp_get_max_threads(); }
 
 void setThreads(int n) { omp_set_num_threads(n); }

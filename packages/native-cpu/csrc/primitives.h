@@ -41,6 +41,10 @@ void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx)
 // y[o, i] = scale * sum_r x[o, r, i]: tfjs Sum / Mean over one contiguous block of axes.
 void reduceSum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, float scale);
 
+// y = exp(x) over n floats with oneDNN's JIT eltwise (AVX2/AVX-512, threaded). The word LM's log-softmax over
+// [700, 33278] logits runs two of these per step; wasm's scalar expf loop took half the step.
+void exp(const float* x, float* y, int64_t n);
+
 // tfjs Tile for any element size: out has shape inShape[d] * reps[d].
 void tile(int rank, const int64_t* inShape, const int64_t* reps, int64_t elementBytes, const uint8_t* x, uint8_t* y);
 

@@ -13,6 +13,7 @@ export interface NativeAddon {
   maxPoolGrad(heap: Uint8Array, xOffset: number, dyOffset: number, dxOffset: number, params: Int32Array): void
   reduceSum(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array, scale: number): void
   tile(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
+  exp(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
   setThreads(threads: number): void
   info(): { onednn: string; isa: string; threads: number; cachedPrimitives: number }
 }

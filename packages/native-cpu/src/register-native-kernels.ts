@@ -6,6 +6,7 @@ import { batchMatMul } from './kernels/BatchMatMul'
 import { conv2d } from './kernels/Conv2D'
 import { conv2DBackpropFilter } from './kernels/Conv2DBackpropFilter'
 import { conv2DBackpropInput } from './kernels/Conv2DBackpropInput'
+import { exp } from './kernels/Exp'
 import { maxPoolGrad } from './kernels/MaxPoolGrad'
 import { mean } from './kernels/Mean'
 import { sum } from './kernels/Sum'
@@ -22,6 +23,7 @@ const nativeKernels: ReadonlyArray<[string, NativeImpl]> = [
   [tf.Conv2D, conv2d],
   [tf.Conv2DBackpropFilter, conv2DBackpropFilter],
   [tf.Conv2DBackpropInput, conv2DBackpropInput],
+  [tf.Exp, exp],
   [tf.MaxPoolGrad, maxPoolGrad],
   [tf.Mean, mean],
   [tf.Sum, sum],
@@ -40,7 +42,7 @@ export interface NativeRegistration {
 /**
  * Registers the backend 'wasm+native': the SAME BackendWasm instance (same heap, same tensors, so switching between
  * 'wasm' and 'wasm+native' moves no data) with every kernel registered for 'wasm' copied over and Conv2D, its two
- * gradients, BatchMatMul, MaxPoolGrad, Sum, Mean and Tile replaced by native kernels that read and write the wasm heap in place. Call it after
+ * gradients, BatchMatMul, Exp, MaxPoolGrad, Sum, Mean and Tile replaced by native kernels that read and write the wasm heap in place. Call it after
  * every custom wasm kernel is registered (kernels registered for 'wasm' later are not seen; calling again copies
  * them). Throws with the reason from `loadNativeCpu()` when the addon is unavailable.
  *

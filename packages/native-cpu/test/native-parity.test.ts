@@ -101,6 +101,15 @@ describe.skipIf(reason !== '')(`native kernels vs cpu backend${reason ? ` (skipp
     })
   }
 
+  it('Exp (oneDNN eltwise), and log-softmax with its gradient built on it, over [300, 1001] logits', async () => {
+    await expectParity(() => {
+      const x = tf.mul(tf.tensor(seeded([300, 1001], 11), [300, 1001]), 8)
+      const w = tf.tensor(seeded([300, 1001], 12), [300, 1001])
+      const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.logSoftmax(v), w)))(x)
+      return [tf.exp(x), tf.logSoftmax(x), dx]
+    })
+  })
+
   it('Sum over non-contiguous axes falls back to wasm and still matches', async () => {
     const f = () => [tf.sum(tf.tensor(seeded([3, 4, 5], 9), [3, 4, 5]), [0, 2])]
     const expected = await on('cpu', f)

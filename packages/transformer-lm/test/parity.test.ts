@@ -84,9 +84,12 @@ function compareGrads(model: { parameters(): NamedTensor[] }, grads: Record<stri
   }
 }
 
-// Every backend the LM trains on: cpu (pure JS) and wasm (XNNPACK matmuls, the batched-matmul and segment-sum
-// kernels multi-device adds for attention and embedding gradients).
-describe.skipIf(!!reason).each(['cpu', 'wasm'] as const)('on %s', (device) => {
+// Every backend the LM trains on: cpu (pure JS), wasm (XNNPACK matmuls, the batched-matmul and segment-sum kernels
+// multi-device adds for attention and embedding gradients) and wasm+native (oneDNN matmuls) when its addon is built.
+const nativeBuilt = (await initBackend({ device: 'auto' })).backend === 'wasm+native'
+if (!nativeBuilt && process.env['CI'] === 'true') throw new Error('CI builds @tinylab/native-cpu, but wasm+native did not start')
+const devices = nativeBuilt ? (['cpu', 'wasm', 'wasm+native'] as const) : (['cpu', 'wasm'] as const)
+describe.skipIf(!!reason).each(devices)('on %s', (device) => {
 describe('TransformerModel vs PyTorch (model.py on torch 1.13)', () => {
   let ref: Awaited<ReturnType<typeof reference>>
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 // The only place this package registers wasm kernels (STYLE.md (c), after tfjs-backend-wasm's register_all_kernels.ts):
 // the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
-// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile), and fixes for wrong ones (OneHot,
+// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity), and fixes for wrong ones (OneHot,
 // MaxPoolGrad). initBackend calls registerWasmTrainingKernels() once, before the wasm backend starts, because the
 // engine runs kernels' setupFuncs (which bind the C++ functions) when a backend instance is created.
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
@@ -9,6 +9,7 @@ import { batchMatMulConfig } from './BatchMatMul'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput'
 import { fusedMatMulConfig } from './FusedMatMul'
+import { identityConfig } from './Identity'
 import { maxPoolGradConfig } from './MaxPoolGrad'
 import { oneHotConfig } from './OneHot'
 import { saveOriginal } from './_originals'
@@ -16,13 +17,14 @@ import { tileConfig } from './Tile'
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
 
 /** Shipped kernels that replacements delegate to; saved before anything is replaced. */
-const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'OneHot', 'Tile'] as const
+const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Identity', 'OneHot', 'Tile'] as const
 
 /** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
 export const WASM_TRAINING_KERNELS = [
   'BatchMatMul',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
+  'Identity',
   'MaxPoolGrad',
   'OneHot',
   'Tile',
@@ -40,6 +42,7 @@ export function registerWasmTrainingKernels(): void {
     batchMatMulConfig(),
     conv2DBackpropFilterConfig,
     conv2DBackpropInputConfig,
+    identityConfig,
     maxPoolGradConfig,
     oneHotConfig(),
     tileConfig(),

@@ -1,0 +1,39 @@
+// The wasm Identity (tf.clone, and every tensor the gradient tape saves) shares the input's data under a reference
+// count instead of copying it: the clone holds the same values, outlives its source, and costs no new memory.
+import * as tf from '@tensorflow/tfjs-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { initBackend } from '../src/index'
+
+describe('wasm Identity without a copy', () => {
+  beforeAll(async () => {
+    await initBackend({ device: 'wasm' })
+  })
+
+  it('a clone shares the data: same values, no new buffer, valid after the source is disposed', () => {
+    const x = tf.tensor2d([1.5, -2, 3, 4.25, 5, -6], [2, 3])
+    const before = tf.memory()
+    const clone = tf.clone(x)
+    // The engine counts bytes per tensor, but data buffers per backend allocation: a copy would add one.
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers)
+    expect(tf.memory().numTensors).toBe(before.numTensors + 1)
+    x.dispose()
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers)
+    expect(Array.from(clone.dataSync())).toEqual([1.5, -2, 3, 4.25, 5, -6])
+    expect(clone.shape).toEqual([2, 3])
+    clone.dispose()
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers - 1)
+  })
+
+  it('int32 and bool clones keep their dtype; a variable assigned after cloning leaves the clone as it was', () => {
+    const ints = tf.clone(tf.tensor1d([7, -8], 'int32'))
+    expect(ints.dtype).toBe('int32')
+    expect(Array.from(ints.dataSync())).toEqual([7, -8])
+    const flags = tf.clone(tf.tensor1d([true, false], 'bool'))
+    expect(Array.from(flags.dataSync())).toEqual([1, 0])
+    const v = tf.variable(tf.tensor1d([1, 2, 3]))
+    const snapshot = tf.clone(v)
+    v.assign(tf.tensor1d([9, 9, 9]))
+    expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3])
+    tf.dispose([ints, flags, v, snapshot])
+  })
+})

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { benchmarkDevices, describeMachine, formatDeviceTable, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
+import { benchmarkDevices, describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import type { DeviceBenchRow, DeviceConfiguration } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import { runPython } from '../../packages/test-utils/src/torch'
 
@@ -194,10 +194,8 @@ async function torchRow(model: BenchModel, batch: number, cores: number, rows: D
       ...base,
       status: 'measured',
       timedSteps: out.steps,
-      msPerStep: out.ms,
-      itemsPerSecond: (items * 1000) / out.ms,
+      ...stepRates(out.ms, items, perEpoch),
       speedup: reference === undefined ? undefined : reference / out.ms,
-      epochSeconds: (perEpoch * out.ms) / 1000,
       cpuMsPerStep: out.cpuMs,
       backend: `torch ${out.version}`,
       note: `Debian python3-torch ${out.version}, same model and batch`,

@@ -16,7 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import { crossEntropy, initBackend } from '../../packages/multi-device/src/index'
-import { describeMachine, formatDeviceTable, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
+import { describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import type { DeviceBenchRow } from '../../packages/multi-device/src/data-parallel/bench-devices'
 import { resnet18 } from '../../packages/resnet-models/src/index'
 import { SGD, trainStepAsync } from '../../packages/train-loop/src/index'
@@ -121,9 +121,7 @@ function oursRow(label: string, batch: number, items: number, stepsPerEpoch: num
     ...base,
     status: 'measured',
     timedSteps: t.steps,
-    msPerStep: t.ms,
-    itemsPerSecond: (items * 1000) / t.ms,
-    epochSeconds: (stepsPerEpoch * t.ms) / 1000,
+    ...stepRates(t.ms, items, stepsPerEpoch),
     cpuMsPerStep: t.cpuMs,
     startupSeconds: t.startupSeconds,
     note: `loss ${t.loss.toFixed(3)} after the timed steps; adapter ${adapter}`,
@@ -143,9 +141,7 @@ function torchTableRow(r: TorchRow, items: number, stepsPerEpoch: number): Devic
       note: `reference, same model and batch (torch ${r.version})`,
     }),
     timedSteps: r.steps,
-    msPerStep: r.ms,
-    itemsPerSecond: (items * 1000) / r.ms,
-    epochSeconds: (stepsPerEpoch * r.ms) / 1000,
+    ...stepRates(r.ms, items, stepsPerEpoch),
   }
 }
 

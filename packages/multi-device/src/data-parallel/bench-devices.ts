@@ -228,6 +228,11 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
   return live.map((r) => finishRow(r, options))
 }
 
+/** ms/step and what follows from it: throughput (`itemsPerStep` per step) and the time of `stepsPerEpoch` steps. */
+export function stepRates(msPerStep: number, itemsPerStep: number, stepsPerEpoch: number): Pick<DeviceBenchRow, 'msPerStep' | 'itemsPerSecond' | 'epochSeconds'> {
+  return { msPerStep, itemsPerSecond: (itemsPerStep * 1000) / msPerStep, epochSeconds: (stepsPerEpoch * msPerStep) / 1000 }
+}
+
 function finishRow(r: LiveRow, options: DeviceBenchOptions): DeviceBenchRow {
   if (r.row.status !== 'measured' || r.times.length === 0) return r.row
   const n = r.times.length
@@ -239,9 +244,7 @@ function finishRow(r: LiveRow, options: DeviceBenchOptions): DeviceBenchRow {
     ...r.row,
     status: extrapolated ? 'extrapolated' : 'measured',
     timedSteps: n,
-    msPerStep,
-    itemsPerSecond: (options.batch * (options.itemsPerExample ?? 1) * 1000) / msPerStep,
-    epochSeconds: (options.examplesPerEpoch / options.batch) * (msPerStep / 1000),
+    ...stepRates(msPerStep, options.batch * (options.itemsPerExample ?? 1), options.examplesPerEpoch / options.batch),
     cpuMsPerStep: r.cpuMs / n,
     phases: p,
     note: [

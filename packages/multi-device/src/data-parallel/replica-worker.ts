@@ -93,11 +93,11 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     if (sizeOf(message.x.shape) > 0) {
       const x = tensorOf(message.x)
       const y = tensorOf(message.y)
-      const countHits = message.topk.length > 0
       let output: tf.Tensor | undefined
       const lossOf = (): tf.Scalar => {
-        if (!countHits || replica.lossWithOutput === undefined) return replica.loss(x, y)
-        const r = replica.lossWithOutput(x, y)
+        // Checked above: when top-k hits are asked for, the replica has lossWithOutput.
+        const r = message.topk.length > 0 ? replica.lossWithOutput?.(x, y) : undefined
+        if (r === undefined) return replica.loss(x, y)
         output = tf.keep(r.output)
         return r.loss
       }

@@ -1,10 +1,10 @@
 /**
- * `pnpm bench resnet-step [--batch 32,64] [--steps 5] [--threads 2] [--devices wasm,wasm+native,webgpu] [--profile] [--check-cpu]`
+ * `pnpm bench resnet-step [--batch 32,64] [--steps 9] [--threads 2] [--devices wasm,wasm+native,webgpu] [--profile] [--check-cpu]`
  *
  * One ResNet-18 training step (64x64 inputs, 200 classes, SGD momentum 0.9, weight decay 1e-4, training-mode batch
  * norm) on tfjs wasm (threads + SIMD, TinyLab's training kernels) and, when asked, WebGPU; PyTorch CPU with the same
  * thread count measured in the same run. Each configuration runs in its own process (peak RSS per configuration).
- * Prints one JSON line per measurement, then a summary JSON with images/s, ratio to PyTorch and peak memory.
+ * Prints one JSON line per measurement (median ms of the timed steps, both sides), then a summary JSON with images/s, ratio to PyTorch and peak memory.
  * --profile prints the per-kernel time of one wasm step; --check-cpu also compares the batch-32 (--check-batch) step's loss and
  * every gradient with the pure-JS cpu backend (takes ~10+ minutes). --model fixture uses multi-device's test ResNet-18
  * instead of @tinylab/resnet-models. --check-layers compares conv forward/dx/dW at the batch-32 layer shapes
@@ -53,7 +53,7 @@ export async function run(args: string[]): Promise<void> {
   if (worker !== undefined) return runWorker(worker, args)
 
   const batches = (flag(args, 'batch') ?? '32,64').split(',').map(Number)
-  const steps = flag(args, 'steps') ?? '5'
+  const steps = flag(args, 'steps') ?? '9'
   const threads = flag(args, 'threads') ?? '2'
   const devices = (flag(args, 'devices') ?? 'wasm').split(',')
   const results: StepResult[] = []
@@ -127,10 +127,15 @@ async function runWorker(device: string, args: string[]): Promise<void> {
   }
   for (let i = 0; i < 2; i++) await step()
   if (hasFlag(args, 'profile')) await profileStep(() => sgdStep(net, buffers, x, labels))
-  const t0 = performance.now()
   let loss = 0
-  for (let i = 0; i < steps; i++) loss = await step()
-  const ms = (performance.now() - t0) / steps
+  const times: number[] = []
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now()
+    loss = await step()
+    times.push(performance.now() - t0)
+  }
+  // Median, as the PyTorch script: single steps on a shared VM vary by +-15%.
+  const ms = [...times].sort((a, b) => a - b)[Math.floor(steps / 2)] as number
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength
   const result: StepResult = {
     device: info.device,
@@ -150,19 +155,20 @@ async function runWorker(device: string, args: string[]): Promise<void> {
 /** Per-kernel time of one step (tf.profile; wasm kernels are synchronous, so kernelMs is wall time). */
 async function profileStep(step: () => void): Promise<void> {
   const info = await tf.profile(step)
-  const byKernel = new Map<string, { ms: number; calls: number }>()
+  const byKernel = new Map<string, { ms: number; calls: number; elements: number }>()
   let total = 0
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 }
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0, elements: 0 }
     e.ms += ms
     e.calls++
+    e.elements += k.outputShapes.reduce((sum, shape) => sum + (shape ?? []).reduce((a, b) => a * b, 1), 0)
     byKernel.set(k.name, e)
     total += ms
   }
   const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
   console.error(`profile: ${total.toFixed(0)} ms in kernels`)
-  for (const [name, e] of top) console.error(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${e.calls} calls`)
+  for (const [name, e] of top) console.error(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(4)} calls  ${((1e6 * e.ms) / Math.max(1, e.elements)).toFixed(2).padStart(7)} ns/output element`)
 }
 
 /** The issue's bar at full size: loss and every parameter gradient of a batch-32 step, wasm vs the cpu backend. */

@@ -6,6 +6,7 @@
  * Read top to bottom: the layers (Conv2d, BatchNorm2d, Linear), the two residual blocks, ResNet, then the factories.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { batchNormTraining } from './batch-norm-training'
 import type { NamedTensor, TensorLayout } from './named-tensor'
 import { createRandom, type Random } from './_random'
 
@@ -145,8 +146,9 @@ class BatchNorm2d {
     if (options.training) {
       const count = x.size / x.shape[3] // values per channel: N * H * W
       if (count < 2) throw new Error(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`)
-      const { mean, variance } = tf.moments(x, [0, 1, 2]) // (C), biased
-      y = tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, this.bias, this.weight, eps)
+      const normalised = batchNormTraining(x, this.weight, this.bias, eps) // mean, variance: (C), biased
+      const { mean, variance } = normalised
+      y = normalised.y
       const unbiased = tf.mul(variance, count / (count - 1))
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - momentum), tf.mul(mean, momentum)))
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - momentum), tf.mul(unbiased, momentum)))

@@ -1,0 +1,68 @@
+/**
+ * Train-mode batch normalisation over the channels of an NHWC tensor, with its gradient written out by hand.
+ *
+ * Why not `tf.moments` + `tf.batchNorm4d`: autodiff through those records ~25 full-size elementwise ops per layer
+ * (the variance's mean of squared differences, batchNorm's own gradient, broadcasts and casts); on ResNet-18 they cost
+ * more than the convolutions' backward. The closed form (as aten's native_batch_norm_backward) needs five:
+ *   x̂ = (x - μ)·rstd,  rstd = 1/√(σ² + eps),  y = γ·x̂ + β
+ *   dβ = Σ dy,  dγ = rstd·Σ dy·(x - μ)
+ *   dx = γ·rstd·(dy - dβ/m) - γ·rstd³·(x - μ)·Σ dy·(x - μ)/m      (m = N·H·W values per channel)
+ * Only tfjs ops: any backend runs it.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+
+export interface BatchNormTrainingResult {
+  y: tf.Tensor4D
+  /** Batch mean and biased batch variance per channel, for the running statistics. Not part of the gradient. */
+  mean: tf.Tensor1D
+  variance: tf.Tensor1D
+}
+
+const AXES = [0, 1, 2]
+
+/**
+ * `y = γ·(x - mean)/√(var + eps) + β` with the batch's own mean and biased variance, as nn.BatchNorm2d in train mode.
+ * Gradients flow to `x`, `gamma` and `beta`; `mean` and `variance` are constants for autodiff.
+ */
+export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainingResult {
+  const m = x.size / (x.shape[3] as number)
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined
+  const normalise = tf.customGrad((xIn, gammaIn, betaIn, save) => {
+    const input = xIn as tf.Tensor4D
+    const mean = tf.mean(input, AXES) as tf.Tensor1D
+    const centred = tf.sub(input, mean)
+    const variance = tf.mean(tf.square(centred), AXES) as tf.Tensor1D
+    const rstd = tf.rsqrt(tf.add(variance, eps))
+    const scale = tf.mul(gammaIn, rstd) // γ·rstd, per channel
+    const y = tf.add(tf.mul(centred, scale), betaIn) as tf.Tensor4D
+    // customGrad's forward runs in a tidy that keeps only `y` and what `save` holds: keep the statistics for the caller.
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) }
+    save([centred, rstd, scale])
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [c, r, k] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D]
+        const dyT = dy as tf.Tensor4D
+        const dBeta = tf.sum(dyT, AXES)
+        const dyDotCentred = tf.sum(tf.mul(dyT, c), AXES)
+        const dGamma = tf.mul(dyDotCentred, r)
+        // dx = k·(dy - dβ/m) + c·(-k·r²·Σdy·c/m)
+        const shift = tf.mul(dBeta, -1 / m)
+        const centredCoef = tf.mul(tf.mul(k, tf.square(r)), tf.mul(dyDotCentred, -1 / m))
+        const dx = tf.add(tf.mul(tf.add(dyT, shift), k), tf.mul(c, centredCoef))
+        return [dx, dGamma, dBeta]
+      },
+    }
+  })
+  const y = normalise(x, gamma, beta) as tf.Tensor4D
+  if (stats === undefined) throw new Error('batchNormTraining: the forward pass did not run')
+  // Hand the kept statistics to the caller's scope so an enclosing tidy disposes them like any other result.
+  return { y, mean: track(stats.mean), variance: track(stats.variance) }
+}
+
+/** Moves a kept tensor back under the current scope (tf.keep is otherwise permanent). */
+function track<T extends tf.Tensor>(t: T): T {
+  const tracked = tf.clone(t)
+  t.dispose()
+  return tracked
+}

@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../../packages/multi-device/src/index'
 import { relError } from '../../packages/test-utils/src/close'
 import type { ResNetFixture } from '../../packages/multi-device/test/resnet18-fixture'
-import { resnet18 as fixtureResnet18, seededTensor, sgdStep } from '../../packages/multi-device/test/resnet18-fixture'
+import { resnet18 as fixtureResnet18, seededTensor } from '../../packages/multi-device/test/resnet18-fixture'
+import { SGD } from '../../packages/train-loop/src/index'
 import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
 import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
 import { TORCH_RESNET_STEP } from './_torch-scripts'
@@ -104,29 +105,25 @@ async function runWorker(device: string, args: string[]): Promise<void> {
   const info =
     device === 'wasm' || device === 'wasm+native' ? await initBackend({ device, threads }) : await initBackend({ device: device as 'webgpu' })
   const net = buildResnet18(args)
-  const buffers = new Map<string, tf.Variable>()
+  // @tinylab/train-loop's SGD, as the example trains (it uses a backend's fused update kernel when there is one).
+  const opt = new SGD([...net.params.values()].map((value) => ({ name: value.name, value })), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 })
   const x = seededTensor([batch, SIZE, SIZE, 3], 7) as tf.Tensor4D
   const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
-  // WebGPU tensors cannot be read synchronously in Node (tfjs reads through OffscreenCanvas): await the loss.
-  const step = async (): Promise<number> => {
-    if (info.backend !== 'webgpu') return sgdStep(net, buffers, x, labels)
-    const lossTensor = tf.tidy(() => {
+  const stepTensor = (): tf.Scalar =>
+    tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
-      for (const [name, param] of net.params) {
-        const g = tf.add(grads[param.name] as tf.Tensor, tf.mul(param, 1e-4))
-        const buf = buffers.get(name)
-        if (buf === undefined) buffers.set(name, tf.variable(g, false))
-        else buf.assign(tf.add(tf.mul(buf, 0.9), g))
-        param.assign(tf.sub(param, tf.mul(buffers.get(name) as tf.Variable, 0.1)))
-      }
+      opt.step(grads)
       return value
     })
+  // WebGPU tensors cannot be read synchronously in Node (tfjs reads through OffscreenCanvas): await the loss.
+  const step = async (): Promise<number> => {
+    const lossTensor = stepTensor()
     const v = (await lossTensor.data())[0] as number
     lossTensor.dispose()
     return v
   }
   for (let i = 0; i < 2; i++) await step()
-  if (hasFlag(args, 'profile')) await profileStep(() => sgdStep(net, buffers, x, labels))
+  if (hasFlag(args, 'profile')) await profileStep(() => tf.dispose(stepTensor()))
   let loss = 0
   const times: number[] = []
   for (let i = 0; i < steps; i++) {

@@ -65,6 +65,25 @@ int64_t offsetArg(napi_env env, napi_value value) {
   return static_cast<int64_t>(d);
 }
 
+// A Float64Array of exactly `count` numbers (byte offsets of several tensors, or optimizer hyper-parameters).
+std::vector<double> doublesArg(napi_env env, napi_value value, size_t count, const char* what) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t byteOffset;
+  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset), what);
+  if (type != napi_float64_array || length != count)
+    throw CallError(std::string("native-cpu: ") + what + " must be a Float64Array of " + std::to_string(count));
+  const double* d = static_cast<const double*>(data);
+  return std::vector<double>(d, d + length);
+}
+
+std::vector<int64_t> offsetsArg(napi_env env, napi_value value, size_t count) {
+  auto d = doublesArg(env, value, count, "offsets");
+  return std::vector<int64_t>(d.begin(), d.end());
+}
+
 template <size_t N>
 void args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
   size_t argc = N;
@@ -193,6 +212,61 @@ napi_value expCall(napi_env env, napi_callback_info info) {
   });
 }
 
+// (heap, offsets = Float64Array [x, gamma, beta, y, mean, variance, rstd], params = [rows, channels], eps) -> undefined.
+napi_value batchNormTrainingCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto o = offsetsArg(env, argv[1], 7);
+    auto p = intsArg(env, argv[2]);
+    if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
+    double eps;
+    check(env, napi_get_value_double(env, argv[3], &eps), "eps must be a number");
+    const int64_t n = p[0] * p[1], c = p[1];
+    tinylab::batchNormTraining(heap.at(o[0], n, "x"), heap.at(o[1], c, "gamma"), heap.at(o[2], c, "beta"), p[0], c,
+                               static_cast<float>(eps), heap.at(o[3], n, "y"), heap.at(o[4], c, "mean"),
+                               heap.at(o[5], c, "variance"), heap.at(o[6], c, "rstd"));
+    return nullptr;
+  });
+}
+
+// (heap, offsets = Float64Array [dy, x, mean, rstd, gamma, dx, dgamma, dbeta], params = [rows, channels]) -> undefined.
+napi_value batchNormTrainingGradCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto o = offsetsArg(env, argv[1], 8);
+    auto p = intsArg(env, argv[2]);
+    if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
+    const int64_t n = p[0] * p[1], c = p[1];
+    tinylab::batchNormTrainingGrad(heap.at(o[0], n, "dy"), heap.at(o[1], n, "x"), heap.at(o[2], c, "mean"),
+                                   heap.at(o[3], c, "rstd"), heap.at(o[4], c, "gamma"), p[0], c, heap.at(o[5], n, "dx"),
+                                   heap.at(o[6], c, "dgamma"), heap.at(o[7], c, "dbeta"));
+    return nullptr;
+  });
+}
+
+// (heap, offsets = Float64Array [p, g, buf, pOut, bufOut], n, options = Float64Array [lr, momentum, dampening,
+// weightDecay, nesterov]) -> undefined.
+napi_value sgdMomentumCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto o = offsetsArg(env, argv[1], 5);
+    const int64_t n = offsetArg(env, argv[2]);
+    auto opt = doublesArg(env, argv[3], 5, "sgd options");
+    if (n < 1) throw CallError("native-cpu: sgd needs n >= 1");
+    tinylab::SgdOptions options{static_cast<float>(opt[0]), static_cast<float>(opt[1]), static_cast<float>(opt[2]),
+                                static_cast<float>(opt[3]), opt[4] != 0};
+    tinylab::sgdMomentum(options, heap.at(o[0], n, "param"), heap.at(o[1], n, "grad"), heap.at(o[2], n, "buffer"), n,
+                         heap.at(o[3], n, "param out"), heap.at(o[4], n, "buffer out"));
+    return nullptr;
+  });
+}
+
 // (heap, xOffset, yOffset, params = [rank, elementBytes, ...inShape, ...reps]) -> undefined.
 napi_value tileCall(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -258,6 +332,9 @@ napi_value init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, maxPoolGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, reduceSumCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"tile", nullptr, tileCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTraining", nullptr, batchNormTrainingCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrainingGrad", nullptr, batchNormTrainingGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdMomentum", nullptr, sgdMomentumCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"exp", nullptr, expCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreadsCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoCall, nullptr, nullptr, nullptr, napi_default, nullptr},

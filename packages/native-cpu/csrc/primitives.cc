@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -351,6 +352,104 @@ void exp(const float* x, float* y, int64_t n) {
   p.dst.set_data_handle(y);
   p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dst}});
   cpuStream().wait();
+}
+
+namespace {
+
+// Per-channel sums of f(row) over [rows, channels], in float blocks of 256 rows added into double totals: float-speed
+// inner loops (vectorised over channels) with rounding error that does not grow with N·H·W.
+template <typename RowTerms>
+void channelSums(int64_t rows, int64_t channels, int terms, double* totals, RowTerms addRow) {
+  constexpr int64_t kBlock = 256;
+  std::vector<float> block(static_cast<size_t>(terms * channels));
+  std::fill(totals, totals + terms * channels, 0.0);
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    std::fill(block.begin(), block.end(), 0.0f);
+    const int64_t r1 = std::min(rows, r0 + kBlock);
+    for (int64_t r = r0; r < r1; ++r) addRow(r, block.data());
+    for (int64_t i = 0; i < terms * channels; ++i) totals[i] += block[i];
+  }
+}
+
+}  // namespace
+
+void batchNormTraining(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t channels, float eps,
+                       float* y, float* mean, float* variance, float* rstd) {
+  // Shifted sums (shift = the first row) give the variance in one pass without E[x²] - E[x]²'s cancellation.
+  std::vector<double> totals(static_cast<size_t>(2 * channels));
+  const float* shift = x;
+  channelSums(rows, channels, 2, totals.data(), [&](int64_t r, float* acc) {
+    const float* row = x + r * channels;
+    float* sum = acc;
+    float* squares = acc + channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float d = row[c] - shift[c];
+      sum[c] += d;
+      squares[c] += d * d;
+    }
+  });
+  std::vector<float> scale(static_cast<size_t>(channels)), offset(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const double m = totals[c] / static_cast<double>(rows);
+    const double var = std::max(0.0, totals[channels + c] / static_cast<double>(rows) - m * m);
+    mean[c] = static_cast<float>(shift[c] + m);
+    variance[c] = static_cast<float>(var);
+    rstd[c] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+    scale[c] = gamma[c] * rstd[c];
+    offset[c] = beta[c] - mean[c] * scale[c];
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * channels;
+    float* out = y + r * channels;
+    for (int64_t c = 0; c < channels; ++c) out[c] = in[c] * scale[c] + offset[c];
+  }
+}
+
+void batchNormTrainingGrad(const float* dy, const float* x, const float* mean, const float* rstd, const float* gamma,
+                           int64_t rows, int64_t channels, float* dx, float* dgamma, float* dbeta) {
+  std::vector<double> totals(static_cast<size_t>(2 * channels));
+  channelSums(rows, channels, 2, totals.data(), [&](int64_t r, float* acc) {
+    const float* g = dy + r * channels;
+    const float* in = x + r * channels;
+    float* sumDy = acc;
+    float* sumDyCentred = acc + channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      sumDy[c] += g[c];
+      sumDyCentred[c] += g[c] * (in[c] - mean[c]);
+    }
+  });
+  // dx = k·dy + a·x + b per channel, with k = γ·rstd, a = -k·rstd²·Σdy·(x-μ)/m, b = -k·Σdy/m - a·μ.
+  std::vector<float> k(static_cast<size_t>(channels)), a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
+  const double m = static_cast<double>(rows);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double kc = static_cast<double>(gamma[c]) * rstd[c];
+    const double ac = -kc * rstd[c] * rstd[c] * totals[channels + c] / m;
+    k[c] = static_cast<float>(kc);
+    a[c] = static_cast<float>(ac);
+    b[c] = static_cast<float>(-kc * totals[c] / m - ac * mean[c]);
+    dgamma[c] = static_cast<float>(rstd[c] * totals[channels + c]);
+    dbeta[c] = static_cast<float>(totals[c]);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = dy + r * channels;
+    const float* in = x + r * channels;
+    float* out = dx + r * channels;
+    for (int64_t c = 0; c < channels; ++c) out[c] = k[c] * g[c] + a[c] * in[c] + b[c];
+  }
+}
+
+void sgdMomentum(const SgdOptions& o, const float* p, const float* g, const float* buf, int64_t n, float* pOut,
+                 float* bufOut) {
+  // The same float32 operations in the same order as torch's _single_tensor_sgd (add, mul_/add_, add_(alpha=-lr)),
+  // so replays match PyTorch to rounding.
+  const float keep = 1.0f - o.dampening;
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = g[i] + o.weightDecay * p[i];
+    const float b = o.momentum * buf[i] + keep * d;
+    const float step = o.nesterov ? d + o.momentum * b : b;
+    bufOut[i] = b;
+    pOut[i] = p[i] - o.lr * step;
+  }
 }
 
 int maxThreads() { return omp_get_max_threads(); }

@@ -45,6 +45,25 @@ void reduceSum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t 
 // [700, 33278] logits runs two of these per step; wasm's scalar expf loop took half the step.
 void exp(const float* x, float* y, int64_t n);
 
+// Train-mode batch normalisation over the last axis of x viewed as [rows, channels] (NHWC: rows = N·H·W).
+// Forward: batch mean, biased variance, rstd = 1/sqrt(var + eps) and y = gamma·(x - mean)·rstd + beta, reading x twice.
+// Backward (aten's native_batch_norm_backward): dbeta = Σ dy, dgamma = rstd·Σ dy·(x - mean),
+// dx = gamma·rstd·(dy - dbeta/rows) - gamma·rstd³·(x - mean)·Σ dy·(x - mean)/rows, reading dy and x twice.
+// tfjs composes each from ~8 full-size elementwise kernels, one memory pass each.
+void batchNormTraining(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t channels, float eps,
+                       float* y, float* mean, float* variance, float* rstd);
+void batchNormTrainingGrad(const float* dy, const float* x, const float* mean, const float* rstd, const float* gamma,
+                           int64_t rows, int64_t channels, float* dx, float* dgamma, float* dbeta);
+
+// One torch.optim.SGD update with a momentum buffer, in one pass (tfjs needs six kernels, one memory pass each):
+// d = g + weightDecay·p; buf' = momentum·buf + (1 - dampening)·d; p' = p - lr·(nesterov ? d + momentum·buf' : buf').
+struct SgdOptions {
+  float lr, momentum, dampening, weightDecay;
+  bool nesterov;
+};
+void sgdMomentum(const SgdOptions& o, const float* p, const float* g, const float* buf, int64_t n, float* pOut,
+                 float* bufOut);
+
 // tfjs Tile for any element size: out has shape inShape[d] * reps[d].
 void tile(int rank, const int64_t* inShape, const int64_t* reps, int64_t elementBytes, const uint8_t* x, uint8_t* y);
 

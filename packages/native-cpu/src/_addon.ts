@@ -13,6 +13,12 @@ export interface NativeAddon {
   maxPoolGrad(heap: Uint8Array, xOffset: number, dyOffset: number, dxOffset: number, params: Int32Array): void
   reduceSum(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array, scale: number): void
   tile(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
+  /** offsets: [x, gamma, beta, y, mean, variance, rstd]; params: [rows, channels]. */
+  batchNormTraining(heap: Uint8Array, offsets: Float64Array, params: Int32Array, eps: number): void
+  /** offsets: [dy, x, mean, rstd, gamma, dx, dgamma, dbeta]; params: [rows, channels]. */
+  batchNormTrainingGrad(heap: Uint8Array, offsets: Float64Array, params: Int32Array): void
+  /** offsets: [param, grad, buffer, paramOut, bufferOut]; options: [lr, momentum, dampening, weightDecay, nesterov 0|1]. */
+  sgdMomentum(heap: Uint8Array, offsets: Float64Array, n: number, options: Float64Array): void
   exp(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
   setThreads(threads: number): void
   info(): { onednn: string; isa: string; threads: number; cachedPrimitives: number }

@@ -3,11 +3,13 @@ import type { KernelBackend, KernelConfig } from '@tensorflow/tfjs-core'
 import { addonState } from './_addon'
 import { asWasmBackend } from './_wasm-heap'
 import { batchMatMul } from './kernels/BatchMatMul'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTraining, batchNormTrainingGrad } from './kernels/BatchNormTraining'
 import { conv2d } from './kernels/Conv2D'
 import { conv2DBackpropFilter } from './kernels/Conv2DBackpropFilter'
 import { conv2DBackpropInput } from './kernels/Conv2DBackpropInput'
 import { exp } from './kernels/Exp'
 import { maxPoolGrad } from './kernels/MaxPoolGrad'
+import { SGD_MOMENTUM, sgdMomentum } from './kernels/SgdMomentum'
 import { mean } from './kernels/Mean'
 import { sum } from './kernels/Sum'
 import { tile } from './kernels/Tile'
@@ -17,7 +19,7 @@ import type { NativeImpl } from './kernels/_native-kernel'
 /** The tfjs backend name under which the wasm backend runs with native kernels. */
 export const NATIVE_BACKEND_NAME = 'wasm+native'
 
-// One list, alphabetical, like tfjs-backend-wasm's register_all_kernels.ts.
+// One list, alphabetical, like tfjs-backend-wasm's register_all_kernels.ts; our own fused kernels (no tfjs name) last.
 const nativeKernels: ReadonlyArray<[string, NativeImpl]> = [
   [tf.BatchMatMul, batchMatMul],
   [tf.Conv2D, conv2d],
@@ -28,6 +30,9 @@ const nativeKernels: ReadonlyArray<[string, NativeImpl]> = [
   [tf.Mean, mean],
   [tf.Sum, sum],
   [tf.Tile, tile],
+  [BATCH_NORM_TRAINING, batchNormTraining],
+  [BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad],
+  [SGD_MOMENTUM, sgdMomentum],
 ]
 
 export interface NativeRegistration {
@@ -42,7 +47,9 @@ export interface NativeRegistration {
 /**
  * Registers the backend 'wasm+native': the SAME BackendWasm instance (same heap, same tensors, so switching between
  * 'wasm' and 'wasm+native' moves no data) with every kernel registered for 'wasm' copied over and Conv2D, its two
- * gradients, BatchMatMul, Exp, MaxPoolGrad, Sum, Mean and Tile replaced by native kernels that read and write the wasm heap in place. Call it after
+ * gradients, BatchMatMul, Exp, MaxPoolGrad, Sum, Mean and Tile replaced by native kernels that read and write the wasm heap in place,
+ * plus fused kernels tfjs does not have: train-mode batch norm (kernels/BatchNormTraining.ts) and the SGD momentum
+ * update (kernels/SgdMomentum.ts). Call it after
  * every custom wasm kernel is registered (kernels registered for 'wasm' later are not seen; calling again copies
  * them). Throws with the reason from `loadNativeCpu()` when the addon is unavailable.
  *

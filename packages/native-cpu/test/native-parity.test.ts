@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadNativeCpu, NATIVE_BACKEND_NAME, registerNativeKernels } from '../src/index'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, loadNativeCpu, NATIVE_BACKEND_NAME, registerNativeKernels, SGD_MOMENTUM } from '../src/index'
 import { nativeCalls } from '../src/kernels/_native-kernel'
 import { startCpuAndWasm } from './_backends'
 import { convCases, matMulCases, poolCases, reduceCases, seeded, tileCases } from './_cases'
@@ -108,6 +108,24 @@ describe.skipIf(reason !== '')(`native kernels vs cpu backend${reason ? ` (skipp
       const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.logSoftmax(v), w)))(x)
       return [tf.exp(x), tf.logSoftmax(x), dx]
     })
+  })
+
+  it('fused kernels (batch norm, SGD) name the input and shape they reject', async () => {
+    await tf.setBackend(NATIVE_BACKEND_NAME)
+    const x = tf.zeros([2, 3, 3, 4])
+    const run = (name: string, inputs: Record<string, tf.Tensor>, attrs = {}) => () => tf.engine().runKernel(name, inputs, attrs)
+    expect(run(BATCH_NORM_TRAINING, { x, gamma: tf.ones([3]), beta: tf.zeros([4]) }, { epsilon: 1e-5 })).toThrow(
+      'TinylabBatchNormTraining: gamma must have shape [4], got [3]',
+    )
+    expect(run(BATCH_NORM_TRAINING, { x, gamma: tf.ones([4]), beta: tf.zeros([4]) })).toThrow('attr epsilon must be a positive number')
+    expect(run(BATCH_NORM_TRAINING_GRAD, { dy: tf.zeros([2, 3, 3, 5]), x, mean: tf.zeros([4]), rstd: tf.ones([4]), gamma: tf.ones([4]) })).toThrow(
+      "dy must have x's shape [2,3,3,4], got [2,3,3,5]",
+    )
+    const p = tf.zeros([3])
+    expect(run(SGD_MOMENTUM, { param: p, grad: tf.zeros([4]), buffer: p }, { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0 })).toThrow(
+      'TinylabSGDMomentum: grad has shape [4], param has [3]',
+    )
+    expect(run(SGD_MOMENTUM, { param: p, grad: p, buffer: p }, { lr: Number.NaN, momentum: 0.9, dampening: 0, weightDecay: 0 })).toThrow('attr lr must be a finite number')
   })
 
   it('Sum over non-contiguous axes falls back to wasm and still matches', async () => {

@@ -7,7 +7,8 @@
  *   x̂ = (x - μ)·rstd,  rstd = 1/√(σ² + eps),  y = γ·x̂ + β
  *   dβ = Σ dy,  dγ = rstd·Σ dy·(x - μ)
  *   dx = γ·rstd·(dy - dβ/m) - γ·rstd³·(x - μ)·Σ dy·(x - μ)/m      (m = N·H·W values per channel)
- * Only tfjs ops: any backend runs it.
+ * Only tfjs ops, so any backend runs it; a backend that registers the two fused kernels below (@tinylab/native-cpu does
+ * for 'wasm+native') runs each direction in one kernel instead.
  */
 import * as tf from '@tensorflow/tfjs-core'
 
@@ -21,13 +22,43 @@ export interface BatchNormTrainingResult {
 const AXES = [0, 1, 2]
 
 /**
+ * Optional fused kernels, looked up on the active backend by name. Contract: `TinylabBatchNormTraining` takes
+ * `{ x, gamma, beta }` and attr `epsilon`, returns `[y, mean, variance (biased), rstd]`; `TinylabBatchNormTrainingGrad`
+ * takes `{ dy, x, mean, rstd, gamma }`, returns `[dx, dgamma, dbeta]`. (@tinylab/native-cpu exports the same names.)
+ */
+export const FUSED_BATCH_NORM_KERNELS = { forward: 'TinylabBatchNormTraining', backward: 'TinylabBatchNormTrainingGrad' } as const
+
+/** What tf.customGrad passes a function of three tensors. */
+type CustomGradArgs = [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc]
+
+function backendHasFusedKernels(): boolean {
+  const backend = tf.getBackend()
+  return tf.getKernel(FUSED_BATCH_NORM_KERNELS.forward, backend) !== undefined && tf.getKernel(FUSED_BATCH_NORM_KERNELS.backward, backend) !== undefined
+}
+
+/**
  * `y = γ·(x - mean)/√(var + eps) + β` with the batch's own mean and biased variance, as nn.BatchNorm2d in train mode.
  * Gradients flow to `x`, `gamma` and `beta`; `mean` and `variance` are constants for autodiff.
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainingResult {
   const m = x.size / (x.shape[3] as number)
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined
-  const normalise = tf.customGrad((xIn, gammaIn, betaIn, save) => {
+  const fused = tf.customGrad((...args) => {
+    const [xIn, gammaIn, betaIn, save] = args as CustomGradArgs
+    const inputs = { x: xIn, gamma: gammaIn, beta: betaIn }
+    const [y, mean, variance, rstd] = tf.engine().runKernel(FUSED_BATCH_NORM_KERNELS.forward, inputs, { epsilon: eps }) as tf.Tensor[]
+    stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) }
+    save([inputs.x, mean as tf.Tensor, rstd as tf.Tensor, inputs.gamma])
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy, saved) => {
+        const [xs, means, rstds, gammas] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
+        return tf.engine().runKernel(FUSED_BATCH_NORM_KERNELS.backward, { dy, x: xs, mean: means, rstd: rstds, gamma: gammas }) as tf.Tensor[]
+      },
+    }
+  })
+  const composed = tf.customGrad((...args) => {
+    const [xIn, gammaIn, betaIn, save] = args as CustomGradArgs
     const input = xIn as tf.Tensor4D
     const mean = tf.mean(input, AXES) as tf.Tensor1D
     const centred = tf.sub(input, mean)
@@ -54,7 +85,7 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
       },
     }
   })
-  const y = normalise(x, gamma, beta) as tf.Tensor4D
+  const y = (backendHasFusedKernels() ? fused : composed)(x, gamma, beta) as tf.Tensor4D
   if (stats === undefined) throw new Error('batchNormTraining: the forward pass did not run')
   // Hand the kept statistics to the caller's scope so an enclosing tidy disposes them like any other result.
   return { y, mean: track(stats.mean), variance: track(stats.variance) }

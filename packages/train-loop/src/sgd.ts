@@ -37,6 +37,16 @@ export interface SGDStateDict {
 }
 
 /**
+ * Optional fused kernel a backend may register: inputs `{ param, grad, buffer }`, attrs `{ lr, momentum, dampening,
+ * weightDecay, nesterov }`, outputs `[param', buffer']` (@tinylab/native-cpu registers it for 'wasm+native').
+ */
+export const FUSED_SGD_KERNEL = 'TinylabSGDMomentum'
+
+function backendHasFusedSgd(): boolean {
+  return tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined
+}
+
+/**
  * SGD with torch.optim.SGD's exact update (torch/optim/sgd.py, `_single_tensor_sgd`):
  * `d = g + wd·p`; the momentum buffer starts as a copy of the first `d` (no dampening on that step), then
  * `buf = momentum·buf + (1-dampening)·d`; nesterov uses `d + momentum·buf`, else `buf`; `p -= lr·d`.
@@ -87,16 +97,20 @@ export class SGD {
       if (!arraysEqual(g.shape, p.value.shape)) {
         throw new Error(`SGD.step: gradient for '${p.name}' has shape [${g.shape}], parameter has [${p.value.shape}]`)
       }
+      const buf = this.buffers.get(index)
+      if (buf !== undefined && g.dtype === 'float32' && backendHasFusedSgd()) {
+        this.fusedStep(p.value, g, buf)
+        return
+      }
       tf.tidy(() => {
         let d: tf.Tensor = this.weightDecay !== 0 ? tf.add(g, tf.mul(p.value, this.weightDecay)) : g
         if (this.momentum !== 0) {
-          const buf = this.buffers.get(index)
           let next: tf.Tensor
           if (buf === undefined) {
             next = d
             this.buffers.set(index, tf.variable(tf.clone(d), false))
           } else {
-            next = tf.add(tf.mul(buf, this.momentum), tf.mul(d, 1 - this.dampening))
+            next = tf.add(tf.mul(buf, this.momentum), this.dampening === 0 ? d : tf.mul(d, 1 - this.dampening))
             buf.assign(next)
           }
           d = this.nesterov ? tf.add(d, tf.mul(next, this.momentum)) : next
@@ -104,6 +118,15 @@ export class SGD {
         p.value.assign(tf.sub(p.value, tf.mul(d, this.lr)))
       })
     })
+  }
+
+  /** The whole update in one kernel (a backend's optional `TinylabSGDMomentum`, e.g. @tinylab/native-cpu's). */
+  private fusedStep(param: tf.Variable, grad: tf.Tensor, buffer: tf.Variable): void {
+    const attrs = { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov }
+    const [nextParam, nextBuffer] = tf.engine().runKernel(FUSED_SGD_KERNEL, { param, grad, buffer }, attrs) as [tf.Tensor, tf.Tensor]
+    param.assign(nextParam)
+    buffer.assign(nextBuffer)
+    tf.dispose([nextParam, nextBuffer])
   }
 
   /** Like torch: `state` holds only parameters that have a momentum buffer. The tensors are the live buffers. */

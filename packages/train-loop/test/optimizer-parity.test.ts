@@ -8,9 +8,15 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '@tinylab/multi-device'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
-import { clipGradNorm, CosineAnnealingLR, SeededRng, SGD, StepLR } from '../src/index'
+import { clipGradNorm, CosineAnnealingLR, FUSED_SGD_KERNEL, SeededRng, SGD, StepLR } from '../src/index'
 
 const reason = requireTorchOrSkipReason()
+// wasm+native needs @tinylab/native-cpu's addon (CI builds it; elsewhere the suite says why it skipped).
+const native = await initBackend({ device: 'wasm+native' }).then(
+  () => '',
+  (error: unknown) => (error instanceof Error ? error.message : String(error)),
+)
+if (native !== '' && process.env['CI'] === 'true') throw new Error(`CI builds the native addon, but: ${native}`)
 const SHAPES = [[4, 3], [3], [2, 2, 2]]
 const STEPS = 20
 
@@ -73,7 +79,16 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
     ref = JSON.parse(await runPython(PY, [file])) as typeof ref
   })
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => replay(c, 'cpu'))
+
+  // @tinylab/native-cpu's fused TinylabSGDMomentum kernel (one pass instead of six tfjs kernels) must replay the same.
+  it.skipIf(native !== '').each(CASES.map((c) => [c.name, c] as const))(`%s on wasm+native${native ? ` (skipped: ${native})` : ''}`, (_name, c) =>
+    replay(c, 'wasm+native'),
+  )
+
+  async function replay(c: Case, device: 'cpu' | 'wasm+native'): Promise<void> {
+    await initBackend({ device })
+    const kernels = new Set<string>()
     const params = SHAPES.map((s, i) => ({ name: `p${i}`, value: tf.variable(tf.tensor(init[i] as number[], s)) }))
     const opt = new SGD(params, c.sgd)
     const sched =
@@ -91,7 +106,9 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
         opt.step(clipped.grads)
         tf.dispose([...Object.values(clipped.grads), clipped.totalNorm])
       } else {
-        opt.step(g)
+        // Profile one step after the first (which creates the momentum buffers) to see which kernels ran.
+        if (lrs.length === 1) (await tf.profile(() => opt.step(g))).kernelNames.forEach((k) => kernels.add(k))
+        else opt.step(g)
       }
       tf.dispose(Object.values(g))
       sched?.step()
@@ -109,7 +126,11 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
     }
     opt.dispose()
     params.forEach((p) => p.value.dispose())
-  })
+    const fused = device === 'wasm+native' && (c.sgd.momentum ?? 0) !== 0 && c.clip === undefined
+    if (fused) expect([...kernels]).toEqual([FUSED_SGD_KERNEL])
+    if (device === 'cpu' && c.clip === undefined) expect(kernels.has(FUSED_SGD_KERNEL)).toBe(false)
+    await initBackend({ device: 'cpu' })
+  }
 
   it('loadStateDict continues exactly where the saved optimizer left off', () => {
     const make = () => SHAPES.map((s, i) => ({ name: `p${i}`, value: tf.variable(tf.tensor(init[i] as number[], s)) }))

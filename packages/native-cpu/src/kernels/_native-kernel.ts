@@ -13,8 +13,8 @@ export interface NativeCall {
   addon: NativeAddon
 }
 
-/** Returns the output, or null when the wasm kernel should run instead. */
-export type NativeImpl = (call: NativeCall) => TensorInfo | null
+/** Returns the output(s), or null when the wasm kernel should run instead. */
+export type NativeImpl = (call: NativeCall) => TensorInfo | TensorInfo[] | null
 
 /** How often each kernel took the native path (tests check that a case did not silently fall back to wasm). */
 export const nativeCalls = new Map<string, number>()

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 
-export type ParityDevice = 'cpu' | 'wasm' | 'webgpu'
+export type ParityDevice = 'cpu' | 'wasm' | 'wasm+native' | 'webgpu'
 
 export interface BackendCase {
   device: ParityDevice
@@ -27,9 +27,15 @@ async function probe(device: ParityDevice, needsKernel?: string): Promise<Backen
   }
 }
 
-/** cpu, wasm and webgpu, each with a skip reason if it cannot run here; `needsKernel` is e.g. a training kernel. */
+/**
+ * cpu, wasm, wasm+native (oneDNN kernels and the fused batch norm of @tinylab/native-cpu) and webgpu, each with a skip
+ * reason if it cannot run here; `needsKernel` is e.g. a training kernel. CI builds the native addon, so there a
+ * wasm+native that does not start is an error, not a skip.
+ */
 export async function parityBackends(needsKernel?: string): Promise<BackendCase[]> {
   const cases: BackendCase[] = []
-  for (const device of ['cpu', 'wasm', 'webgpu'] as const) cases.push(await probe(device, needsKernel))
+  for (const device of ['cpu', 'wasm', 'wasm+native', 'webgpu'] as const) cases.push(await probe(device, needsKernel))
+  const native = cases.find((c) => c.device === 'wasm+native')
+  if (native?.skip !== undefined && process.env['CI'] === 'true') throw new Error(`CI builds the native addon, but: ${native.skip}`)
   return cases
 }

@@ -36,4 +36,21 @@ describe('wasm Identity without a copy', () => {
     expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3])
     tf.dispose([ints, flags, v, snapshot])
   })
+
+  it('a Cast to the same dtype shares the data; real conversions convert, to bool as x != 0 (the shipped kernel gave 254 for -2.5)', () => {
+    const x = tf.tensor1d([1.5, -2.5, 0])
+    const before = tf.memory().numDataBuffers
+    const same = tf.cast(x, 'float32')
+    expect(tf.memory().numDataBuffers).toBe(before)
+    const ints = tf.cast(x, 'int32')
+    const flags = tf.cast(x, 'bool')
+    expect(tf.memory().numDataBuffers).toBe(before + 2)
+    x.dispose()
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.5, 0])
+    expect(ints.dtype).toBe('int32')
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 0])
+    expect(Array.from(flags.dataSync())).toEqual([1, 1, 0])
+    expect(Array.from(tf.cast(tf.tensor1d([256, -1, 0], 'int32'), 'bool').dataSync())).toEqual([1, 1, 0])
+    tf.dispose([same, ints, flags])
+  })
 })

@@ -89,6 +89,7 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
   async function replay(c: Case, device: 'cpu' | 'wasm+native'): Promise<void> {
     await initBackend({ device })
     const kernels = new Set<string>()
+    let tensorsAfterStep2 = 0
     const params = SHAPES.map((s, i) => ({ name: `p${i}`, value: tf.variable(tf.tensor(init[i] as number[], s)) }))
     const opt = new SGD(params, c.sgd)
     const sched =
@@ -113,7 +114,9 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
       tf.dispose(Object.values(g))
       sched?.step()
       lrs.push(opt.lr)
+      if (lrs.length === 2) tensorsAfterStep2 = tf.memory().numTensors
     }
+    expect(tf.memory().numTensors, 'tensors after step 20 vs step 2').toBe(tensorsAfterStep2)
     const r = ref[c.name]!
     params.forEach((p, i) => {
       expect(maxAbsDiff(p.value.dataSync(), r.params[i]!)).toBeLessThanOrEqual(1e-6)

@@ -1,5 +1,5 @@
 import { Cast } from '@tensorflow/tfjs-core'
-import type { CastAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
+import type { CastAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
 import { identityConfig } from './Identity'
 import { call, free } from './_call'
 import { original } from './_originals'
@@ -16,9 +16,10 @@ function cast(args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   const { dtype } = args.attrs as unknown as CastAttrs
   if (dtype === x.dtype) return identityConfig.kernelFunc(args)
   if (dtype === 'bool') {
-    const zero = call('Fill', {}, args.backend, { shape: [], value: 0, dtype: x.dtype })
-    const nonZero = call('NotEqual', { a: x, b: zero }, args.backend)
-    free(args.backend, zero)
+    const backend = args.backend as KernelBackend
+    const zero = call('Fill', {}, backend, { shape: [], value: 0, dtype: x.dtype })
+    const nonZero = call('NotEqual', { a: x, b: zero }, backend)
+    free(backend, zero)
     return nonZero
   }
   return original(Cast).kernelFunc(args)

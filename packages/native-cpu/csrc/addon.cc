@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "primitives.h"
@@ -34,28 +35,27 @@ struct Heap {
   }
 };
 
-Heap heapArg(napi_env env, napi_value value) {
+// The elements of a typed array argument, after checking its type; `requirement` says what the argument must be.
+template <typename T>
+std::pair<T*, size_t> typedArrayArg(napi_env env, napi_value value, napi_typedarray_type want,
+                                    const std::string& requirement) {
   napi_typedarray_type type;
   size_t length;
   void* data;
   napi_value buffer;
   size_t byteOffset;
-  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset),
-        "heap must be a Uint8Array over the wasm memory");
-  if (type != napi_uint8_array) throw CallError("native-cpu: heap must be a Uint8Array");
-  return Heap{static_cast<uint8_t*>(data), length};
+  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset), requirement.c_str());
+  if (type != want) throw CallError("native-cpu: " + requirement);
+  return {static_cast<T*>(data), length};
+}
+
+Heap heapArg(napi_env env, napi_value value) {
+  auto [data, length] = typedArrayArg<uint8_t>(env, value, napi_uint8_array, "heap must be a Uint8Array over the wasm memory");
+  return Heap{data, length};
 }
 
 std::vector<int64_t> intsArg(napi_env env, napi_value value) {
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  napi_value buffer;
-  size_t byteOffset;
-  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset),
-        "params must be an Int32Array");
-  if (type != napi_int32_array) throw CallError("native-cpu: params must be an Int32Array");
-  const int32_t* p = static_cast<const int32_t*>(data);
+  auto [p, length] = typedArrayArg<const int32_t>(env, value, napi_int32_array, "params must be an Int32Array");
   return std::vector<int64_t>(p, p + length);
 }
 
@@ -67,21 +67,22 @@ int64_t offsetArg(napi_env env, napi_value value) {
 
 // A Float64Array of exactly `count` numbers (byte offsets of several tensors, or optimizer hyper-parameters).
 std::vector<double> doublesArg(napi_env env, napi_value value, size_t count, const char* what) {
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  napi_value buffer;
-  size_t byteOffset;
-  check(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset), what);
-  if (type != napi_float64_array || length != count)
-    throw CallError(std::string("native-cpu: ") + what + " must be a Float64Array of " + std::to_string(count));
-  const double* d = static_cast<const double*>(data);
+  const std::string requirement = std::string(what) + " must be a Float64Array of " + std::to_string(count);
+  auto [d, length] = typedArrayArg<const double>(env, value, napi_float64_array, requirement);
+  if (length != count) throw CallError("native-cpu: " + requirement);
   return std::vector<double>(d, d + length);
 }
 
 std::vector<int64_t> offsetsArg(napi_env env, napi_value value, size_t count) {
   auto d = doublesArg(env, value, count, "offsets");
   return std::vector<int64_t>(d.begin(), d.end());
+}
+
+// [rows, channels] of the fused batch-norm kernels, both >= 1.
+std::pair<int64_t, int64_t> rowsChannelsArg(napi_env env, napi_value value) {
+  auto p = intsArg(env, value);
+  if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
+  return {p[0], p[1]};
 }
 
 template <size_t N>
@@ -219,12 +220,11 @@ napi_value batchNormTrainingCall(napi_env env, napi_callback_info info) {
     args(env, info, argv);
     Heap heap = heapArg(env, argv[0]);
     auto o = offsetsArg(env, argv[1], 7);
-    auto p = intsArg(env, argv[2]);
-    if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
+    auto [rows, c] = rowsChannelsArg(env, argv[2]);
     double eps;
     check(env, napi_get_value_double(env, argv[3], &eps), "eps must be a number");
-    const int64_t n = p[0] * p[1], c = p[1];
-    tinylab::batchNormTraining(heap.at(o[0], n, "x"), heap.at(o[1], c, "gamma"), heap.at(o[2], c, "beta"), p[0], c,
+    const int64_t n = rows * c;
+    tinylab::batchNormTraining(heap.at(o[0], n, "x"), heap.at(o[1], c, "gamma"), heap.at(o[2], c, "beta"), rows, c,
                                static_cast<float>(eps), heap.at(o[3], n, "y"), heap.at(o[4], c, "mean"),
                                heap.at(o[5], c, "variance"), heap.at(o[6], c, "rstd"));
     return nullptr;
@@ -238,11 +238,10 @@ napi_value batchNormTrainingGradCall(napi_env env, napi_callback_info info) {
     args(env, info, argv);
     Heap heap = heapArg(env, argv[0]);
     auto o = offsetsArg(env, argv[1], 8);
-    auto p = intsArg(env, argv[2]);
-    if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
-    const int64_t n = p[0] * p[1], c = p[1];
+    auto [rows, c] = rowsChannelsArg(env, argv[2]);
+    const int64_t n = rows * c;
     tinylab::batchNormTrainingGrad(heap.at(o[0], n, "dy"), heap.at(o[1], n, "x"), heap.at(o[2], c, "mean"),
-                                   heap.at(o[3], c, "rstd"), heap.at(o[4], c, "gamma"), p[0], c, heap.at(o[5], n, "dx"),
+                                   heap.at(o[3], c, "rstd"), heap.at(o[4], c, "gamma"), rows, c, heap.at(o[5], n, "dx"),
                                    heap.at(o[6], c, "dgamma"), heap.at(o[7], c, "dbeta"));
     return nullptr;
   });

@@ -90,6 +90,7 @@ export class SGD {
 
   /** Applies one update. Parameters without a gradient in `grads` are skipped, as torch skips `p.grad is None`. */
   step(grads: Readonly<Record<string, tf.Tensor | undefined>>): void {
+    const fused = backendHasFusedSgd() // once per step, not per parameter
     this.params.forEach((p, index) => {
       const g = grads[p.name]
       if (g === undefined) return
@@ -98,7 +99,7 @@ export class SGD {
         throw new Error(`SGD.step: gradient for '${p.name}' has shape [${g.shape}], parameter has [${p.value.shape}]`)
       }
       const buf = this.buffers.get(index)
-      if (buf !== undefined && g.dtype === 'float32' && backendHasFusedSgd()) {
+      if (fused && buf !== undefined && g.dtype === 'float32') {
         this.fusedStep(p.value, g, buf)
         return
       }

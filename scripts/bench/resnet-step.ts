@@ -7,9 +7,9 @@
  * Prints one JSON line per measurement (median ms of the timed steps, both sides); --rounds alternates PyTorch and ours
  * that many times and the summary (images/s, ratio to PyTorch, peak memory) takes each side's best round.
  * --profile prints the per-kernel time of one wasm step; --check-cpu also compares the batch-32 (--check-batch) step's loss and
- * every gradient with the pure-JS cpu backend (takes ~10+ minutes). --model fixture uses multi-device's test ResNet-18
- * instead of @tinylab/resnet-models. --check-layers compares conv forward/dx/dW at the batch-32 layer shapes
- * (identical inputs) with the cpu backend.
+ * every gradient on --check-device (wasm or wasm+native) with the pure-JS cpu backend, PyTorch float64 as the arbiter
+ * (~5 minutes). --model fixture uses multi-device's test ResNet-18 instead of @tinylab/resnet-models. --check-layers
+ * compares conv forward/dx/dW at the batch-32 layer shapes (identical inputs) with the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../../packages/multi-device/src/index'
@@ -18,6 +18,7 @@ import type { ResNetFixture } from '../../packages/multi-device/test/resnet18-fi
 import { resnet18 as fixtureResnet18, seededTensor } from '../../packages/multi-device/test/resnet18-fixture'
 import { SGD } from '../../packages/train-loop/src/index'
 import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
+import { checkFullStepAgainstCpu } from '../../packages/resnet-models/test/_full-step-check'
 import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
 import { TORCH_RESNET_STEP } from './_torch-scripts'
 
@@ -104,7 +105,10 @@ export async function run(args: string[]): Promise<void> {
       )
     }
   }
-  if (hasFlag(args, 'check-cpu')) await checkAgainstCpu(Number(flag(args, 'check-batch') ?? '32'), args)
+  if (hasFlag(args, 'check-cpu')) {
+    const check = await checkFullStepAgainstCpu(Number(flag(args, 'check-batch') ?? '32'), flag(args, 'check-device') === 'wasm+native' ? 'wasm+native' : 'wasm')
+    console.log(JSON.stringify(check))
+  }
   if (hasFlag(args, 'check-layers')) await checkLayersAgainstCpu()
 }
 
@@ -176,54 +180,6 @@ async function profileStep(step: () => void): Promise<void> {
   const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
   console.error(`profile: ${total.toFixed(0)} ms in kernels`)
   for (const [name, e] of top) console.error(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(4)} calls  ${((1e6 * e.ms) / Math.max(1, e.elements)).toFixed(2).padStart(7)} ns/output element`)
-}
-
-/** The issue's bar at full size: loss and every parameter gradient of a batch-32 step, wasm vs the cpu backend. */
-async function checkAgainstCpu(batch: number, args: string[]): Promise<void> {
-  // `jitter` multiplies the input by (1 + jitter·u), u in [-1, 1): the fp32-rounding-sized perturbation that measures
-  // how much the gradients of this step move by themselves (max-pool/ReLU branch flips), i.e. the noise floor against
-  // which two fp32 implementations can be compared.
-  const grads = async (device: 'wasm' | 'cpu', jitter = 0): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
-    await initBackend({ device })
-    const net = buildResnet18(args)
-    const x = tf.tidy(() => tf.mul(seededTensor([batch, SIZE, SIZE, 3], 7), tf.add(1, tf.mul(seededTensor([batch, SIZE, SIZE, 3], 9), jitter)))) as tf.Tensor4D
-    const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % CLASSES), 'int32')
-    const { value, grads: g } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
-    const out = { loss: value.dataSync()[0] as number, grads: new Map<string, Float32Array>() }
-    for (const [name, v] of net.params) out.grads.set(name, Float32Array.from((g[v.name] as tf.Tensor).dataSync()))
-    tf.dispose([value, x, labels, ...Object.values(g), ...net.params.values()])
-    return out
-  }
-  const t0 = performance.now()
-  const wasm = await grads('wasm')
-  const wasmJittered = await grads('wasm', Number(flag(args, 'jitter') ?? '1e-7'))
-  const cpu = await grads('cpu')
-  let worst = { name: '', err: 0, noiseFloor: 0 }
-  const over: Record<string, { vsCpu: number; noiseFloor: number }> = {}
-  let withinFloor = true
-  for (const [name, ref] of cpu.grads) {
-    const err = relError(wasm.grads.get(name) ?? new Float32Array(), ref)
-    const noiseFloor = relError(wasmJittered.grads.get(name) ?? new Float32Array(), wasm.grads.get(name) ?? new Float32Array())
-    if (err > worst.err) worst = { name, err, noiseFloor }
-    if (err > 1e-3) over[name] = { vsCpu: err, noiseFloor }
-    if (err > Math.max(1e-3, 3 * noiseFloor)) withinFloor = false
-  }
-  const lossErr = Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss)
-  console.log(
-    JSON.stringify({
-      check: 'resnet18 step wasm vs cpu',
-      batch,
-      lossWasm: wasm.loss,
-      lossCpu: cpu.loss,
-      lossRelError: lossErr,
-      worstGradient: worst,
-      gradientsOver1e3: over,
-      parameters: cpu.grads.size,
-      passStrict1e3: lossErr <= 1e-3 && worst.err <= 1e-3,
-      passWithinFp32NoiseFloor: lossErr <= 1e-3 && withinFloor,
-      seconds: Math.round((performance.now() - t0) / 1000),
-    }),
-  )
 }
 
 /** Conv forward, dx and dW at the batch-32, 64x64 ResNet-18 layer shapes, identical inputs, wasm vs cpu. */

@@ -2,17 +2,12 @@
  * One ResNet-18 training step on wasm (and on wasm+native when @tinylab/native-cpu is built) against the pure-JS cpu backend: loss and every parameter gradient
  * (rel. error ≤ 1e-3, relError of @tinylab/test-utils/close), and no tensor leak over 20 SGD steps.
  *
- * Size: the cpu backend needs ~11 minutes for the issue's batch 32 at 64x64 (its conv gradients are plain JS loops),
- * far beyond a unit test; full-width ResNet-18 at batch 4, 32x32, exercises every layer and kernel of that step
- * (stem 7x7/2, max-pool, all four stages with their stride-2 and 1x1 downsample convs, 200-way loss) in seconds.
- * `pnpm bench resnet-step --check-cpu` runs the full batch-32 comparison.
- *
- * Why not the whole batch-32, 64x64 step here: besides the time, its gradients are not a continuous function of the
- * inputs at fp32 resolution. Max-pool and ReLU pick branches; multiplying the input by (1 + 1e-7·noise) changes
- * conv1.weight's gradient by ~3% on ONE backend (measured with @tinylab/resnet-models at batch 8), so two correct fp32
- * implementations (XNNPACK vs. tfjs's JS loops sum in different orders) can differ by that much.
- * `pnpm bench resnet-step --check-layers` instead checks the convolution gradients at the exact batch-32 ResNet-18
- * layer shapes with identical inputs (~10 minutes on the cpu backend, too slow for a unit test).
+ * Size: the cpu backend needs minutes for the issue's batch 32 at 64x64 (its conv gradients are plain JS loops); here
+ * full-width ResNet-18 at batch 4, 32x32, exercises every layer and kernel of that step (stem 7x7/2, max-pool, all four
+ * stages with their stride-2 and 1x1 downsample convs, 200-way loss) in seconds. The batch-32, 64x64 step itself is
+ * @tinylab/resnet-models' full-step-cpu.test.ts (also `pnpm bench resnet-step --check-cpu`): at that size some ReLU
+ * inputs fall within fp32 rounding of zero, so the two backends share their ReLU decisions there.
+ * `pnpm bench resnet-step --check-layers` checks the convolution gradients at the exact batch-32 layer shapes.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'

@@ -22,6 +22,8 @@ export interface TorchDump {
   arrays: Map<string, TorchArray>
   labels: number[]
   loss?: number
+  /** The float64 arbiter's loss (mode 'train64'). */
+  loss64?: number
 }
 
 export interface ParityCase {
@@ -30,7 +32,8 @@ export interface ParityCase {
   size: number
   batch: number
   stem: ResNetStem
-  mode: 'eval' | 'train'
+  /** 'train64' also runs the step in float64 (`grad64/<name>`, loss64): the arbiter between float32 implementations. */
+  mode: 'eval' | 'train' | 'train64'
 }
 
 /** Runs `torch_reference.py parity …` in a temporary folder and reads everything it wrote. */
@@ -43,6 +46,7 @@ export async function torchParity(c: ParityCase): Promise<TorchDump> {
       tensors: { key: string; shape: number[]; offset: number }[]
       labels: number[]
       loss?: number
+      loss64?: number
     }
     const bytes = readFileSync(path.join(dir, 'data.bin'))
     const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
@@ -51,7 +55,7 @@ export async function torchParity(c: ParityCase): Promise<TorchDump> {
       const size = t.shape.reduce((a, b) => a * b, 1)
       arrays.set(t.key, { shape: t.shape, data: all.slice(t.offset, t.offset + size) })
     }
-    return { arrays, labels: index.labels, loss: index.loss }
+    return { arrays, labels: index.labels, loss: index.loss, loss64: index.loss64 }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -14,6 +14,7 @@ Binary exchange (parity): OUTDIR/data.bin holds float32 little-endian arrays bac
 {key, shape, offset} (offset in float32 elements) plus scalars. Torch layouts are kept (OIHW convs, [out, in] linear)
 except the input batch, which is written NHWC because that is what the model under test takes.
 """
+import copy
 import json
 import sys
 
@@ -138,8 +139,17 @@ def parity(arch, num_classes, size, batch, stem, mode, outdir):
         model.eval()
         with torch.no_grad():
             tensors.append(("logits", model(x)))
-    elif mode == "train":
+    elif mode in ("train", "train64"):
         model.train()
+        if mode == "train64":
+            # The float64 arbiter: the same step in double precision, on a copy taken before the float32 step updates
+            # the BatchNorm running stats. Two float32 implementations can both be compared with it.
+            model64 = copy.deepcopy(model).double()
+            loss64 = F.cross_entropy(model64(x.double()), labels)
+            loss64.backward()
+            scalars["loss64"] = loss64.item()
+            for name, p in model64.named_parameters():
+                tensors.append(("grad64/" + name, p.grad))
         logits = model(x)
         loss = F.cross_entropy(logits, labels)
         loss.backward()

@@ -20,6 +20,7 @@ import { SGD } from '../../packages/train-loop/src/index'
 import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
 import { checkFullStepAgainstCpu } from '../../packages/resnet-models/test/_full-step-check'
 import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
+import { profileStep } from './_profile'
 import { TORCH_RESNET_STEP } from './_torch-scripts'
 
 interface StepResult {
@@ -161,25 +162,6 @@ async function runWorker(device: string, args: string[]): Promise<void> {
   }
   console.log(JSON.stringify(result))
   process.exit(0)
-}
-
-/** Per-kernel time of one step (tf.profile; wasm kernels are synchronous, so kernelMs is wall time). */
-async function profileStep(step: () => void): Promise<void> {
-  const info = await tf.profile(step)
-  const byKernel = new Map<string, { ms: number; calls: number; elements: number }>()
-  let total = 0
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0, elements: 0 }
-    e.ms += ms
-    e.calls++
-    e.elements += k.outputShapes.reduce((sum, shape) => sum + (shape ?? []).reduce((a, b) => a * b, 1), 0)
-    byKernel.set(k.name, e)
-    total += ms
-  }
-  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)
-  console.error(`profile: ${total.toFixed(0)} ms in kernels`)
-  for (const [name, e] of top) console.error(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(4)} calls  ${((1e6 * e.ms) / Math.max(1, e.elements)).toFixed(2).padStart(7)} ns/output element`)
 }
 
 /** Conv forward, dx and dW at the batch-32, 64x64 ResNet-18 layer shapes, identical inputs, wasm vs cpu. */

@@ -81,7 +81,7 @@ std::vector<int64_t> offsetsArg(napi_env env, napi_value value, size_t count) {
 // [rows, channels] of the fused batch-norm kernels, both >= 1.
 std::pair<int64_t, int64_t> rowsChannelsArg(napi_env env, napi_value value) {
   auto p = intsArg(env, value);
-  if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: batch-norm params must be [rows, channels]");
+  if (p.size() != 2 || p[0] < 1 || p[1] < 1) throw CallError("native-cpu: params must be [rows, channels] (both >= 1)");
   return {p[0], p[1]};
 }
 
@@ -213,6 +213,34 @@ napi_value expCall(napi_env env, napi_callback_info info) {
   });
 }
 
+// (heap, offsets = Float64Array [x, y], params = [rows, cols]) -> undefined: y = log_softmax(x) over the last axis.
+napi_value logSoftmaxCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto o = offsetsArg(env, argv[1], 2);
+    auto [rows, cols] = rowsChannelsArg(env, argv[2]);
+    const int64_t n = rows * cols;
+    tinylab::logSoftmax(heap.at(o[0], n, "x"), heap.at(o[1], n, "y"), rows, cols);
+    return nullptr;
+  });
+}
+
+// (heap, offsets = Float64Array [dy, y, dx], params = [rows, cols]) -> undefined: dx = dy - exp(y)·Σ dy per row.
+napi_value logSoftmaxGradCall(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    args(env, info, argv);
+    Heap heap = heapArg(env, argv[0]);
+    auto o = offsetsArg(env, argv[1], 3);
+    auto [rows, cols] = rowsChannelsArg(env, argv[2]);
+    const int64_t n = rows * cols;
+    tinylab::logSoftmaxGrad(heap.at(o[0], n, "dy"), heap.at(o[1], n, "y"), heap.at(o[2], n, "dx"), rows, cols);
+    return nullptr;
+  });
+}
+
 // (heap, offsets = Float64Array [x, gamma, beta, y, mean, variance, rstd], params = [rows, channels], eps) -> undefined.
 napi_value batchNormTrainingCall(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -335,6 +363,8 @@ napi_value init(napi_env env, napi_value exports) {
       {"batchNormTrainingGrad", nullptr, batchNormTrainingGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdMomentum", nullptr, sgdMomentumCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"exp", nullptr, expCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logSoftmax", nullptr, logSoftmaxCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logSoftmaxGrad", nullptr, logSoftmaxGradCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreadsCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoCall, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -97,10 +98,17 @@ struct ConvBackwardData {
   Staged weights;
 };
 
+// The filter gradient by oneDNN's convolution when it has a JIT kernel for the shape; otherwise (AVX2 at layer4's 2x2
+// maps, where it falls back to a GEMM-based convolution ~3x slower than the FLOPs need) by im2col and one GEMM:
+// dW[(kh, kw, ci), co] = columns[(n, oh, ow), (kh, kw, ci)]ᵀ · dy[(n, oh, ow), co], which is already HWIO.
 struct ConvBackwardWeights {
+  bool viaGemm = false;
   dnnl::convolution_backward_weights prim;
   memory src, diffDst;
   Staged diffWeights;
+  std::vector<float> columns;
+  dnnl::matmul gemm;
+  memory columnsT, dy, dw;
 };
 
 struct MatMul {
@@ -161,17 +169,81 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
   cpuStream().wait();
 }
 
+namespace {
+
+bool isJitConvolution(const std::string& impl) {
+  return impl.find("gemm") == std::string::npos && impl.find("ref") == std::string::npos;
+}
+
+memory::desc matrixDesc(int rank, const int64_t* stored, bool transpose);
+
+// columns[(n, oh, ow), (kh, kw, ci)] = x[n, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw, ci], zero outside the image.
+void im2col(const ConvShape& s, const float* x, float* columns) {
+  const int64_t rowLength = s.kh * s.kw * s.ic;
+  for (int64_t n = 0; n < s.n; ++n) {
+    for (int64_t oh = 0; oh < s.oh; ++oh) {
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        float* row = columns + ((n * s.oh + oh) * s.ow + ow) * rowLength;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+            const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
+            float* out = row + (kh * s.kw + kw) * s.ic;
+            if (ih < 0 || ih >= s.ih || iw < 0 || iw >= s.iw) {
+              std::fill(out, out + s.ic, 0.0f);
+            } else {
+              std::memcpy(out, x + ((n * s.ih + ih) * s.iw + iw) * s.ic, static_cast<size_t>(s.ic) * sizeof(float));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+ConvBackwardWeights* makeConvBackwardWeights(const ConvShape& s, bool forceGemm) {
+  ConvDescs d(s);
+  dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, d.src, d.weightsAny, d.dst,
+                                              d.strides, d.dilations, d.padL, d.padR);
+  dnnl::convolution_backward_weights::primitive_desc pd(bd, cpuEngine(), d.forward());
+  auto* p = new ConvBackwardWeights;
+  if (!forceGemm && isJitConvolution(pd.impl_info_str())) {
+    p->prim = dnnl::convolution_backward_weights(pd);
+    p->src = memory(pd.src_desc(), cpuEngine(), DNNL_MEMORY_NONE);
+    p->diffDst = memory(pd.diff_dst_desc(), cpuEngine(), DNNL_MEMORY_NONE);
+    p->diffWeights = Staged(d.weightsUser, pd.diff_weights_desc(), false);
+    return p;
+  }
+  p->viaGemm = true;
+  const int64_t rows = s.n * s.oh * s.ow, rowLength = s.kh * s.kw * s.ic;
+  p->columns.resize(static_cast<size_t>(rows * rowLength));
+  const int64_t columnsDims[2] = {rows, rowLength}, dyDims[2] = {rows, s.oc}, dwDims[2] = {rowLength, s.oc};
+  auto aMd = matrixDesc(2, columnsDims, true);
+  auto bMd = matrixDesc(2, dyDims, false);
+  auto cMd = matrixDesc(2, dwDims, false);
+  p->gemm = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, cMd), cpuEngine()));
+  p->columnsT = memory(aMd, cpuEngine(), p->columns.data());
+  p->dy = memory(bMd, cpuEngine(), DNNL_MEMORY_NONE);
+  p->dw = memory(cMd, cpuEngine(), DNNL_MEMORY_NONE);
+  return p;
+}
+
+}  // namespace
+
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
-  auto& p = cached<ConvBackwardWeights>(makeKey('W', convKeyData(s), kConvKeyCount), [&] {
-    ConvDescs d(s);
-    dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, d.src, d.weightsAny, d.dst,
-                                                d.strides, d.dilations, d.padL, d.padR);
-    dnnl::convolution_backward_weights::primitive_desc pd(bd, cpuEngine(), d.forward());
-    return new ConvBackwardWeights{dnnl::convolution_backward_weights(pd),
-                                   memory(pd.src_desc(), cpuEngine(), DNNL_MEMORY_NONE),
-                                   memory(pd.diff_dst_desc(), cpuEngine(), DNNL_MEMORY_NONE),
-                                   Staged(d.weightsUser, pd.diff_weights_desc(), false)};
-  });
+  // TINYLAB_NATIVE_FILTER_GRAD_GEMM=1 takes the im2col path for every shape: tests cover it on any CPU that way.
+  const char* force = std::getenv("TINYLAB_NATIVE_FILTER_GRAD_GEMM");
+  const bool forceGemm = force != nullptr && std::strcmp(force, "1") == 0;
+  auto& p = cached<ConvBackwardWeights>(makeKey(forceGemm ? 'G' : 'W', convKeyData(s), kConvKeyCount),
+                                        [&] { return makeConvBackwardWeights(s, forceGemm); });
+  if (p.viaGemm) {
+    im2col(s, x, p.columns.data());
+    p.dy.set_data_handle(const_cast<float*>(dy));
+    p.dw.set_data_handle(dw);
+    p.gemm.execute(cpuStream(), {{DNNL_ARG_SRC, p.columnsT}, {DNNL_ARG_WEIGHTS, p.dy}, {DNNL_ARG_DST, p.dw}});
+    cpuStream().wait();
+    return;
+  }
   p.src.set_data_handle(const_cast<float*>(x));
   p.diffDst.set_data_handle(const_cast<float*>(dy));
   p.diffWeights.bind(dw);
@@ -352,6 +424,48 @@ void exp(const float* x, float* y, int64_t n) {
   p.dst.set_data_handle(y);
   p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dst}});
   cpuStream().wait();
+}
+
+namespace {
+
+struct LogSoftmax {
+  dnnl::logsoftmax_forward forward;
+  memory x, y;
+};
+
+}  // namespace
+
+void logSoftmax(const float* x, float* y, int64_t rows, int64_t cols) {
+  const int64_t shape[2] = {rows, cols};
+  auto& p = cached<LogSoftmax>(makeKey('L', shape, 2), [&] {
+    memory::desc md({rows, cols}, dt::f32, tag::ab);
+    dnnl::logsoftmax_forward::primitive_desc pd(
+        dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_training, md, 1), cpuEngine());
+    return new LogSoftmax{dnnl::logsoftmax_forward(pd), memory(md, cpuEngine(), DNNL_MEMORY_NONE),
+                          memory(md, cpuEngine(), DNNL_MEMORY_NONE)};
+  });
+  p.x.set_data_handle(const_cast<float*>(x));
+  p.y.set_data_handle(y);
+  p.forward.execute(cpuStream(), {{DNNL_ARG_SRC, p.x}, {DNNL_ARG_DST, p.y}});
+  cpuStream().wait();
+}
+
+// oneDNN 2.6's log-softmax backward has only its reference implementation (~10x slower than this on AVX2): exp(y) by
+// the JIT eltwise, then one pass per row for Σ dy and dx = dy - exp(y)·Σ dy.
+void logSoftmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  exp(y, dx, rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = dy + r * cols;
+    float* out = dx + r * cols;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+      for (int k = 0; k < 8; ++k) acc[k] += g[c + k];
+    }
+    float total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; c < cols; ++c) total += g[c];
+    for (c = 0; c < cols; ++c) out[c] = g[c] - out[c] * total;
+  }
 }
 
 namespace {

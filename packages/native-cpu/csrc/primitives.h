@@ -45,6 +45,12 @@ void reduceSum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t 
 // [700, 33278] logits runs two of these per step; wasm's scalar expf loop took half the step.
 void exp(const float* x, float* y, int64_t n);
 
+// Log-softmax over the last axis of [rows, cols] with oneDNN's JIT kernels, and its gradient
+// dx = dy - exp(y)·Σ_cols dy. tfjs composes them from ~8 full passes each way (max, sub, exp, sum, log, sub; exp, sum,
+// mul, sub); the word LM runs them over its [700, 33278] logits every step.
+void logSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
+void logSoftmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
+
 // Train-mode batch normalisation over the last axis of x viewed as [rows, channels] (NHWC: rows = N·H·W).
 // Forward: batch mean, biased variance, rstd = 1/sqrt(var + eps) and y = gamma·(x - mean)·rstd + beta, reading x twice.
 // Backward (aten's native_batch_norm_backward): dbeta = Σ dy, dgamma = rstd·Σ dy·(x - mean),

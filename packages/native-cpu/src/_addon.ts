@@ -20,6 +20,10 @@ export interface NativeAddon {
   /** offsets: [param, grad, buffer, paramOut, bufferOut]; options: [lr, momentum, dampening, weightDecay, nesterov 0|1]. */
   sgdMomentum(heap: Uint8Array, offsets: Float64Array, n: number, options: Float64Array): void
   exp(heap: Uint8Array, xOffset: number, yOffset: number, params: Int32Array): void
+  /** offsets: [x, y]; params: [rows, cols] (log-softmax over cols). */
+  logSoftmax(heap: Uint8Array, offsets: Float64Array, params: Int32Array): void
+  /** offsets: [dy, y, dx]; params: [rows, cols]. */
+  logSoftmaxGrad(heap: Uint8Array, offsets: Float64Array, params: Int32Array): void
   setThreads(threads: number): void
   info(): { onednn: string; isa: string; threads: number; cachedPrimitives: number }
 }

@@ -8,6 +8,7 @@ import { conv2d } from './kernels/Conv2D'
 import { conv2DBackpropFilter } from './kernels/Conv2DBackpropFilter'
 import { conv2DBackpropInput } from './kernels/Conv2DBackpropInput'
 import { exp } from './kernels/Exp'
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad } from './kernels/LogSoftmax'
 import { maxPoolGrad } from './kernels/MaxPoolGrad'
 import { SGD_MOMENTUM, sgdMomentum } from './kernels/SgdMomentum'
 import { mean } from './kernels/Mean'
@@ -32,6 +33,8 @@ const nativeKernels: ReadonlyArray<[string, NativeImpl]> = [
   [tf.Tile, tile],
   [BATCH_NORM_TRAINING, batchNormTraining],
   [BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad],
+  [LOG_SOFTMAX, logSoftmax],
+  [LOG_SOFTMAX_GRAD, logSoftmaxGrad],
   [SGD_MOMENTUM, sgdMomentum],
 ]
 
@@ -48,8 +51,8 @@ export interface NativeRegistration {
  * Registers the backend 'wasm+native': the SAME BackendWasm instance (same heap, same tensors, so switching between
  * 'wasm' and 'wasm+native' moves no data) with every kernel registered for 'wasm' copied over and Conv2D, its two
  * gradients, BatchMatMul, Exp, MaxPoolGrad, Sum, Mean and Tile replaced by native kernels that read and write the wasm heap in place,
- * plus fused kernels tfjs does not have: train-mode batch norm (kernels/BatchNormTraining.ts) and the SGD momentum
- * update (kernels/SgdMomentum.ts). Call it after
+ * plus fused kernels tfjs does not have: train-mode batch norm (kernels/BatchNormTraining.ts), log-softmax and its
+ * gradient (kernels/LogSoftmax.ts) and the SGD momentum update (kernels/SgdMomentum.ts). Call it after
  * every custom wasm kernel is registered (kernels registered for 'wasm' later are not seen; calling again copies
  * them). Throws with the reason from `loadNativeCpu()` when the addon is unavailable.
  *

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, loadNativeCpu, NATIVE_BACKEND_NAME, registerNativeKernels, SGD_MOMENTUM } from '../src/index'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, loadNativeCpu, LOG_SOFTMAX, LOG_SOFTMAX_GRAD, NATIVE_BACKEND_NAME, registerNativeKernels, SGD_MOMENTUM } from '../src/index'
 import { nativeCalls } from '../src/kernels/_native-kernel'
 import { startCpuAndWasm } from './_backends'
 import { convCases, matMulCases, poolCases, reduceCases, seeded, tileCases } from './_cases'
@@ -64,6 +64,27 @@ describe.skipIf(reason !== '')(`native kernels vs cpu backend${reason ? ` (skipp
     })
   }
 
+  // The filter gradient's im2col + GEMM path (taken where oneDNN has no JIT kernel for a shape, e.g. AVX2 at ResNet's
+  // 2x2 layer4 maps), forced on every conv case plus that layer4 shape at a small batch.
+  const layer4: (typeof convCases)[number] = { name: 'layer4 3x3 s1 pad 1 on 2x2 maps', x: [2, 2, 2, 64], filter: [3, 3, 64, 32], strides: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] }
+  for (const c of [...convCases.filter((k) => k.dilations === undefined), layer4]) {
+    it(`Conv2DBackpropFilter via im2col + GEMM: ${c.name}`, async () => {
+      process.env['TINYLAB_NATIVE_FILTER_GRAD_GEMM'] = '1'
+      try {
+        await expectParity(() => {
+          const x = tf.tensor4d(seeded(c.x, 4), c.x)
+          const w = tf.tensor4d(seeded(c.filter, 5), c.filter)
+          const yShape = tf.conv2d(x, w, c.strides, c.pad).shape
+          const r = tf.tensor(seeded(yShape, 6), yShape)
+          const dw = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, b as tf.Tensor4D, c.strides, c.pad), r)))(w)
+          return [dw]
+        })
+      } finally {
+        delete process.env['TINYLAB_NATIVE_FILTER_GRAD_GEMM']
+      }
+    })
+  }
+
   for (const c of matMulCases) {
     it(`BatchMatMul ${c.name}${c.broadcast ? '' : ' (+ gradients)'}`, async () => {
       await expectParity(() => {
@@ -110,7 +131,7 @@ describe.skipIf(reason !== '')(`native kernels vs cpu backend${reason ? ` (skipp
     })
   })
 
-  it('fused kernels (batch norm, SGD) name the input and shape they reject', async () => {
+  it('fused kernels (batch norm, SGD, log-softmax) name the input and shape they reject', async () => {
     await tf.setBackend(NATIVE_BACKEND_NAME)
     const x = tf.zeros([2, 3, 3, 4])
     const run = (name: string, inputs: Record<string, tf.Tensor>, attrs = {}) => () => tf.engine().runKernel(name, inputs, attrs)
@@ -126,6 +147,9 @@ describe.skipIf(reason !== '')(`native kernels vs cpu backend${reason ? ` (skipp
       'TinylabSGDMomentum: grad has shape [4], param has [3]',
     )
     expect(run(SGD_MOMENTUM, { param: p, grad: p, buffer: p }, { lr: Number.NaN, momentum: 0.9, dampening: 0, weightDecay: 0 })).toThrow('attr lr must be a finite number')
+    expect(run(LOG_SOFTMAX_GRAD, { dy: tf.zeros([2, 5]), y: tf.zeros([2, 4]) })).toThrow('TinylabLogSoftmaxGrad: dy has shape [2,5], expected [2,4]')
+    expect(run(LOG_SOFTMAX, { logits: tf.zeros([2, 3], 'int32') })).toThrow('TinylabLogSoftmax: logits must be float32, got int32')
+    expect(run(LOG_SOFTMAX, { logits: tf.zeros([0, 3]) })).toThrow('TinylabLogSoftmax: expected a non-empty tensor, got shape [0,3]')
   })
 
   it('Sum over non-contiguous axes falls back to wasm and still matches', async () => {

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { dropout, Registry, uniform } from './_layers'
+import { logSoftmax } from './log-softmax'
 import type { NamedTensor } from './named-tensor'
 import { SeededRng } from './seeded-rng'
 
@@ -129,7 +130,7 @@ export class RNNModel {
       })
       const y = dropout(x, p, training, this.rng) // [S·B, nhid]
       const logits = tf.add(tf.matMul(y, this.decoderW, false, this.config.tieWeights), this.decoderB) // [S·B, ntoken]
-      const logProbs = tf.reshape(tf.logSoftmax(logits), [S, B, ntoken]) as tf.Tensor3D
+      const logProbs = tf.reshape(logSoftmax(logits), [S, B, ntoken]) as tf.Tensor3D
       const h = tf.stack(hs) as tf.Tensor3D
       return rnnType === 'LSTM' ? { logProbs, h, c: tf.stack(cs) as tf.Tensor3D } : { logProbs, h }
     })

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { dropout, layerNorm, linear, Registry, uniform } from './_layers'
+import { logSoftmax } from './log-softmax'
 import type { NamedTensor } from './named-tensor'
 import { SeededRng } from './seeded-rng'
 
@@ -195,7 +196,7 @@ export class TransformerModel {
     return tf.tidy(() => {
       const [S, B] = src.shape
       const logits = linear(this.encode(src, options), this.decoderW, this.decoderB) // [S·B, ntoken]
-      return tf.reshape(tf.logSoftmax(logits), [S, B, this.config.ntoken]) as tf.Tensor3D
+      return tf.reshape(logSoftmax(logits), [S, B, this.config.ntoken]) as tf.Tensor3D
     })
   }
 
@@ -205,7 +206,7 @@ export class TransformerModel {
       const [S, B] = src.shape
       const h = this.encode(src, options)
       const last = tf.slice(h, [(S - 1) * B, 0], [B, this.config.ninp])
-      return tf.logSoftmax(linear(last, this.decoderW, this.decoderB))
+      return logSoftmax(linear(last, this.decoderW, this.decoderB))
     })
   }
 

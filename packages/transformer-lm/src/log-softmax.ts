@@ -1,0 +1,36 @@
+/**
+ * Log-softmax over the last axis, as F.log_softmax(x, dim=-1) at the end of word_language_model's models.
+ *
+ * tf.logSoftmax composes ~8 full passes over its input each way (max, sub, exp, sum, log, sub; and exp, sum, mul, sub
+ * in the gradient). Over the LM's [bptt·batch, 33,278] logits that is a good part of a training step, so when the
+ * active backend registers the two fused kernels below (@tinylab/native-cpu does for 'wasm+native'), they run each
+ * direction in one kernel; any other backend gets tf.logSoftmax.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+
+/**
+ * Optional fused kernels, looked up on the active backend by name. Contract: `TinylabLogSoftmax` takes `{ logits }`
+ * and returns `[y]`; `TinylabLogSoftmaxGrad` takes `{ dy, y }` (y the forward's output) and returns
+ * `[dy - exp(y)·Σ dy]`, sums over the last axis. (@tinylab/native-cpu exports the same names.)
+ */
+export const FUSED_LOG_SOFTMAX_KERNELS = { forward: 'TinylabLogSoftmax', backward: 'TinylabLogSoftmaxGrad' } as const
+
+function backendHasFusedKernels(): boolean {
+  const backend = tf.getBackend()
+  return tf.getKernel(FUSED_LOG_SOFTMAX_KERNELS.forward, backend) !== undefined && tf.getKernel(FUSED_LOG_SOFTMAX_KERNELS.backward, backend) !== undefined
+}
+
+const fused = tf.customGrad((...args) => {
+  const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc]
+  const y = tf.engine().runKernel(FUSED_LOG_SOFTMAX_KERNELS.forward, { logits }) as tf.Tensor
+  save([y])
+  return {
+    value: y,
+    gradFunc: (dy, saved) => tf.engine().runKernel(FUSED_LOG_SOFTMAX_KERNELS.backward, { dy, y: saved[0] as tf.Tensor }) as tf.Tensor,
+  }
+})
+
+export function logSoftmax<T extends tf.Tensor>(logits: T): T {
+  if (logits.dtype !== 'float32' || !backendHasFusedKernels()) return tf.logSoftmax(logits)
+  return fused(logits) as T
+}

@@ -2,7 +2,8 @@
  * Parity cases aimed at the kernels src/wasm-kernels/ adds or replaces, beyond the shared webgpu-parity-cases.ts:
  * every phase layout of Conv2DBackpropInput (strides 1/2/3, kernels 1/2/3/5/7, odd sizes, explicit and 'same'/'valid'
  * padding), the filter gradient's crop path ('valid' leftovers), max-pool ties and all-negative windows, float32
- * one-hot, and every BatchMatMul / _FusedMatMul routing (transposes, shared right-hand side, distinct batches).
+ * one-hot, Sum/Mean over the axes training reduces, and every BatchMatMul / _FusedMatMul routing (transposes, shared right-hand
+ * side, distinct batches).
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { ParityCase } from './webgpu-parity-cases'
@@ -56,6 +57,28 @@ export const trainingKernelCases: ParityCase[] = [
       ...grads((x) => tf.tile(x, [2, 5, 3, 1]), [seeded([1, 1, 1, 7], 114)]),
       ...grads((x) => tf.tile(x, [2, 3]), [seeded([3, 4], 115)]),
     ],
+  },
+  {
+    // The reductions training runs: batch-norm statistics over (N, H, W), keepDims, a 2-D bias gradient, negative
+    // axes; then inner, all and int32 axes. The same x reduced under several splits (a kernel that caches by data id
+    // must not reuse one split's result for another).
+    name: 'sum / mean over leading axes (+ keepDims, negative axis) and over inner, all and int32 axes',
+    run: () => {
+      const x = seeded([3, 5, 7, 6], 116)
+      const m = seeded([9, 4], 117)
+      return [
+        tf.sum(x, [0, 1, 2]),
+        tf.mean(x, [0, 1, 2], true),
+        tf.mean(x, [1, 0]),
+        tf.sum(m, 0),
+        tf.mean(m, -2, true),
+        tf.sum(x, [1, 2]),
+        tf.mean(x, -1),
+        tf.sum(x),
+        tf.cast(tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), 0), 'float32'),
+        ...grads((a) => tf.mean(tf.mul(a, a), [0, 1, 2]), [seeded([2, 3, 4, 5], 118)]),
+      ]
+    },
   },
   {
     name: 'oneHot float32 / int32 / smoothed on-off values',

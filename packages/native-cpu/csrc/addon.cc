@@ -213,31 +213,33 @@ napi_value expCall(napi_env env, napi_callback_info info) {
   });
 }
 
-// (heap, offsets = Float64Array [x, y], params = [rows, cols]) -> undefined: y = log_softmax(x) over the last axis.
-napi_value logSoftmaxCall(napi_env env, napi_callback_info info) {
+// The shared shape of the row-wise kernels' calls: (heap, offsets = Float64Array of `Count` tensors, params =
+// [rows, cols]) -> undefined; `run(heap, offsets, rows, cols)` binds the tensors and runs the kernel.
+template <size_t Count, typename Run>
+napi_value rowsColsCall(napi_env env, napi_callback_info info, Run run) {
   return guarded(env, [&]() -> napi_value {
     napi_value argv[3];
     args(env, info, argv);
     Heap heap = heapArg(env, argv[0]);
-    auto o = offsetsArg(env, argv[1], 2);
+    auto o = offsetsArg(env, argv[1], Count);
     auto [rows, cols] = rowsChannelsArg(env, argv[2]);
-    const int64_t n = rows * cols;
-    tinylab::logSoftmax(heap.at(o[0], n, "x"), heap.at(o[1], n, "y"), rows, cols);
+    run(heap, o, rows, cols);
     return nullptr;
   });
 }
 
-// (heap, offsets = Float64Array [dy, y, dx], params = [rows, cols]) -> undefined: dx = dy - exp(y)·Σ dy per row.
+// offsets [x, y]: y = log_softmax(x) over the last axis.
+napi_value logSoftmaxCall(napi_env env, napi_callback_info info) {
+  return rowsColsCall<2>(env, info, [](Heap& heap, const std::vector<int64_t>& o, int64_t rows, int64_t cols) {
+    tinylab::logSoftmax(heap.at(o[0], rows * cols, "x"), heap.at(o[1], rows * cols, "y"), rows, cols);
+  });
+}
+
+// offsets [dy, y, dx]: dx = dy - exp(y)·Σ dy per row.
 napi_value logSoftmaxGradCall(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value argv[3];
-    args(env, info, argv);
-    Heap heap = heapArg(env, argv[0]);
-    auto o = offsetsArg(env, argv[1], 3);
-    auto [rows, cols] = rowsChannelsArg(env, argv[2]);
+  return rowsColsCall<3>(env, info, [](Heap& heap, const std::vector<int64_t>& o, int64_t rows, int64_t cols) {
     const int64_t n = rows * cols;
     tinylab::logSoftmaxGrad(heap.at(o[0], n, "dy"), heap.at(o[1], n, "y"), heap.at(o[2], n, "dx"), rows, cols);
-    return nullptr;
   });
 }
 
@@ -261,17 +263,11 @@ napi_value batchNormTrainingCall(napi_env env, napi_callback_info info) {
 
 // (heap, offsets = Float64Array [dy, x, mean, rstd, gamma, dx, dgamma, dbeta], params = [rows, channels]) -> undefined.
 napi_value batchNormTrainingGradCall(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value argv[3];
-    args(env, info, argv);
-    Heap heap = heapArg(env, argv[0]);
-    auto o = offsetsArg(env, argv[1], 8);
-    auto [rows, c] = rowsChannelsArg(env, argv[2]);
+  return rowsColsCall<8>(env, info, [](Heap& heap, const std::vector<int64_t>& o, int64_t rows, int64_t c) {
     const int64_t n = rows * c;
     tinylab::batchNormTrainingGrad(heap.at(o[0], n, "dy"), heap.at(o[1], n, "x"), heap.at(o[2], c, "mean"),
                                    heap.at(o[3], c, "rstd"), heap.at(o[4], c, "gamma"), rows, c, heap.at(o[5], n, "dx"),
                                    heap.at(o[6], c, "dgamma"), heap.at(o[7], c, "dbeta"));
-    return nullptr;
   });
 }
 

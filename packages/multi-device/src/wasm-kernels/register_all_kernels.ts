@@ -1,8 +1,9 @@
 // The only place this package registers wasm kernels (STYLE.md (c), after tfjs-backend-wasm's register_all_kernels.ts):
 // the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
-// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity, same-dtype Cast), and fixes for wrong ones (OneHot,
-// MaxPoolGrad). initBackend calls registerWasmTrainingKernels() once, before the wasm backend starts, because the
-// engine runs kernels' setupFuncs (which bind the C++ functions) when a backend instance is created.
+// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity, same-dtype Cast, Sum and Mean
+// over leading axes), and fixes for wrong ones (OneHot, MaxPoolGrad). initBackend calls registerWasmTrainingKernels()
+// once, before the wasm backend starts, because the engine runs kernels' setupFuncs (which bind the C++ functions) when
+// a backend instance is created.
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
 import { batchMatMulConfig } from './BatchMatMul'
@@ -11,6 +12,7 @@ import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput'
 import { fusedMatMulConfig } from './FusedMatMul'
 import { identityConfig } from './Identity'
+import { meanConfig, sumConfig } from './LeadingAxesReduce'
 import { maxPoolGradConfig } from './MaxPoolGrad'
 import { oneHotConfig } from './OneHot'
 import { saveOriginal } from './_originals'
@@ -18,7 +20,7 @@ import { tileConfig } from './Tile'
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
 
 /** Shipped kernels that replacements delegate to; saved before anything is replaced. */
-const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Cast', 'Identity', 'OneHot', 'Tile'] as const
+const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Cast', 'Identity', 'Mean', 'OneHot', 'Sum', 'Tile'] as const
 
 /** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
 export const WASM_TRAINING_KERNELS = [
@@ -28,7 +30,9 @@ export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropInput',
   'Identity',
   'MaxPoolGrad',
+  'Mean',
   'OneHot',
+  'Sum',
   'Tile',
   'UnsortedSegmentSum',
   '_FusedMatMul',
@@ -47,7 +51,9 @@ export function registerWasmTrainingKernels(): void {
     conv2DBackpropInputConfig,
     identityConfig,
     maxPoolGradConfig,
+    meanConfig(),
     oneHotConfig(),
+    sumConfig(),
     tileConfig(),
     unsortedSegmentSumConfig,
     fusedMatMulConfig(),

@@ -450,21 +450,17 @@ void logSoftmax(const float* x, float* y, int64_t rows, int64_t cols) {
   cpuStream().wait();
 }
 
-// oneDNN 2.6's log-softmax backward has only its reference implementation (~10x slower than this on AVX2): exp(y) by
-// the JIT eltwise, then one pass per row for Σ dy and dx = dy - exp(y)·Σ dy.
+// oneDNN 2.6's log-softmax backward has only its reference implementation (~10x slower than this on AVX2): the row
+// sums Σ dy (reduceSum), exp(y) by the JIT eltwise, then one pass for dx = dy - exp(y)·Σ dy.
 void logSoftmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  std::vector<float> totals(static_cast<size_t>(rows));
+  reduceSum(dy, totals.data(), rows, cols, 1, 1.0f);
   exp(y, dx, rows * cols);
   for (int64_t r = 0; r < rows; ++r) {
     const float* g = dy + r * cols;
     float* out = dx + r * cols;
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t c = 0;
-    for (; c + 8 <= cols; c += 8) {
-      for (int k = 0; k < 8; ++k) acc[k] += g[c + k];
-    }
-    float total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; c < cols; ++c) total += g[c];
-    for (c = 0; c < cols; ++c) out[c] = g[c] - out[c] * total;
+    const float total = totals[static_cast<size_t>(r)];
+    for (int64_t c = 0; c < cols; ++c) out[c] = g[c] - out[c] * total;
   }
 }
 

@@ -39,6 +39,14 @@ export const trainingKernelCases: ParityCase[] = [
   conv({ n: 2, h: 13, w: 12, cin: 2, cout: 3, kh: 5, kw: 3, stride: [3, 2], pad: 'same' }),
   conv({ n: 1, h: 8, w: 8, cin: 4, cout: 4, kh: 3, kw: 3, stride: 1, pad: explicit(2, 0, 0, 2) }),
   conv({ n: 1, h: 6, w: 7, cin: 3, cout: 2, kh: 5, kw: 5, stride: 1, pad: 'same' }),
+  // Maps small enough for the dense-matrix route (_dense-small-conv.ts): every pixel pair meets (ResNet-18's last stage
+  // at 64x64), most do (zero-filled gaps), stride 2 onto 1x1, and a 1x1 map.
+  conv({ n: 3, h: 2, w: 2, cin: 8, cout: 6, kh: 3, kw: 3, stride: 1, pad: explicit(1) }),
+  conv({ n: 2, h: 3, w: 3, cin: 4, cout: 5, kh: 3, kw: 3, stride: 1, pad: 'same' }),
+  conv({ n: 2, h: 2, w: 2, cin: 6, cout: 4, kh: 3, kw: 3, stride: 2, pad: explicit(1) }),
+  conv({ n: 4, h: 1, w: 1, cin: 5, cout: 7, kh: 3, kw: 3, stride: 1, pad: explicit(1) }),
+  // 1x1 kernels take the single-GEMM filter gradient: stride 1 here, stride 2 above.
+  conv({ n: 2, h: 5, w: 6, cin: 4, cout: 3, kh: 1, kw: 1, stride: 1, pad: 'valid' }),
   {
     // After a ReLU most 3x3 windows of a sparse map tie at 0: the gradient must go to the first one (cpu, PyTorch).
     name: 'maxPool 3x3 stride 2 pad 1 after relu (ties at 0) and all-negative windows',

@@ -1,6 +1,9 @@
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core'
 import type { KernelBackend, Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
-import { conv2d, explicitPad, free, padOrCrop, transpose } from './_call'
+import { call, conv2d, explicitPad, free, matmul, padOrCrop, reshape, transpose } from './_call'
+import type { DenseConvPlan } from './_dense-small-conv'
+import { foldDenseConvGradient, planDenseConv } from './_dense-small-conv'
+import { copyAs } from './_heap'
 
 /**
  * dW[kh, kw, ci, co] = Σ_{n,oh,ow} x[n, oh·s + kh − pt, ow·s + kw − pl, ci] · dy[n, oh, ow, co]
@@ -27,6 +30,9 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
   )
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth } = info
   const { top, left } = info.padInfo
+  const dense = planDenseConv(info)
+  if (dense !== undefined) return denseFilterGradient(backend, x, dy, dense, attrs.filterShape)
+  if (kh === 1 && kw === 1 && top === 0 && left === 0) return pointwiseFilterGradient(backend, x, dy, info)
   // Rows of x the forward conv actually read end at (OH−1)·s + kh − 1 − pt; pad (or crop) the bottom to exactly that.
   const bottom = (outHeight - 1) * sh + kh - inHeight - top
   const right = (outWidth - 1) * sw + kw - inWidth - left
@@ -43,6 +49,49 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
   free(backend, xT, dyT, dwT)
   if (input !== xT) free(backend, input)
   return dw
+}
+
+/** Small maps (see _dense-small-conv): dA = xᵀ·dy with x and dy flattened per image, then each tap sums its blocks. */
+function denseFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, plan: DenseConvPlan, filterShape: number[]): TensorInfo {
+  const n = x.shape[0] as number
+  const xFlat = reshape(backend, x, [n, plan.rows])
+  const xT = transpose(backend, xFlat, [1, 0]) // (rows, n)
+  const dyFlat = copyAs(backend, dy, [n, plan.cols])
+  const dA = matmul(backend, xT, dyFlat)
+  free(backend, xFlat, xT, dyFlat)
+  const dwFlat = foldDenseConvGradient(backend, plan, dA, (a, b) => call('Add', { a, b }, backend))
+  const dw = reshape(backend, dwFlat, filterShape)
+  free(backend, dA, dwFlat)
+  return dw
+}
+
+/**
+ * 1×1 kernels without padding: dW = x_sᵀ·dy, x_s = x at the output grid. One GEMM (k = N·OH·OW), where the
+ * convolution route runs an OH×OW-tap convolution with only ci output rows — too few for XNNPACK's tiles (3-10 GFLOP/s
+ * on ResNet's downsampling shortcuts).
+ */
+function pointwiseFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, outHeight, outWidth, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw } = info
+  const rows = n * outHeight * outWidth
+  let sampled = x
+  if (sh > 1 || sw > 1) {
+    // x[:, oh·sh, ow·sw, :] through XNNPACK: a 1×1 depthwise convolution with ones, strided (exact: x·1).
+    const ones = (backend as unknown as WithMakeOutput).makeOutput([1, 1, ci, 1], 'float32', undefined, new Float32Array(ci).fill(1))
+    sampled = call('DepthwiseConv2dNative', { x, filter: ones }, backend, { strides: [sh, sw], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' })
+    free(backend, ones)
+  }
+  const flat = reshape(backend, sampled, [rows, ci])
+  const xT = transpose(backend, flat, [1, 0]) // (ci, rows)
+  const dyFlat = copyAs(backend, dy, [rows, co])
+  const dw = matmul(backend, xT, dyFlat)
+  const out = reshape(backend, dw, [1, 1, ci, co])
+  free(backend, flat, xT, dyFlat, dw)
+  if (sampled !== x) free(backend, sampled)
+  return out
+}
+
+interface WithMakeOutput {
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

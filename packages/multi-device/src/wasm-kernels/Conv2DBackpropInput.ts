@@ -1,7 +1,9 @@
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core'
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
 import type { Inputs } from './_call'
-import { call, conv2d, explicitPad, free, padOrCrop, reshape, transpose } from './_call'
+import { call, conv2d, explicitPad, free, matmul, padOrCrop, reshape, transpose } from './_call'
+import type { DenseConvPlan } from './_dense-small-conv'
+import { denseConvMatrix, planDenseConv } from './_dense-small-conv'
 
 interface SelectionOutput {
   makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
@@ -34,6 +36,8 @@ function conv2DBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo {
   )
   const { batchSize, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels } = info
   const { top, left } = info.padInfo
+  const dense = planDenseConv(info)
+  if (dense !== undefined) return denseInputGradient(backend, dy, filter, dense, attrs.inputShape)
   // Phase qa holds dx rows i = t'·sh + qa (t' = 0..rows−1). Those rows get taps k ≡ ra = (qa + pt) mod sh, at
   // grid positions t = t' + ⌊(qa + pt) / sh⌋ of that tap set's correlation. Ordering phases by the row of dx they
   // fill (not by tap set) makes the interleaved result start at row 0: nothing to crop when sh divides H.
@@ -58,6 +62,20 @@ function conv2DBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo {
   const flat = reshape(backend, packed, [batchSize, rows * sh, cols * sw, inChannels])
   const dx = cropTo(backend, flat, 0, 0, inHeight, inWidth) // releases `flat` when it crops
   free(backend, ...phases, ...byRow, packed)
+  return dx
+}
+
+/** Small maps (see _dense-small-conv): dxᵀ = A·dyᵀ, so XNNPACK packs only the small dyᵀ, never the filter. */
+function denseInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, plan: DenseConvPlan, inputShape: number[]): TensorInfo {
+  const n = dy.shape[0] as number
+  const a = denseConvMatrix(backend, plan, filter)
+  const dyFlat = reshape(backend, dy, [n, plan.cols])
+  const dyT = transpose(backend, dyFlat, [1, 0]) // (cols, n)
+  const dxT = matmul(backend, a, dyT) // (1, rows, n)
+  const dxTFlat = reshape(backend, dxT, [plan.rows, n])
+  const dxFlat = transpose(backend, dxTFlat, [1, 0])
+  const dx = reshape(backend, dxFlat, inputShape)
+  free(backend, a, dyFlat, dyT, dxT, dxTFlat, dxFlat)
   return dx
 }
 

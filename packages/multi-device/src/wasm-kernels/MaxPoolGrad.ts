@@ -1,7 +1,7 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs-core'
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs-core'
-import type { Inputs } from './_call'
-import { call, free, padOrCrop, reshape } from './_call'
+import { call, free, padOrCrop } from './_call'
+import { allocate, heapView } from './_heap'
 
 const FLT_MAX = 3.4028234663852886e38
 
@@ -15,8 +15,8 @@ interface BackendWithOutput {
  * ReLU are common) go to the last element where the cpu backend and PyTorch pick the first.
  *
  * Here the gradient is built from XNNPACK-backed wasm kernels on pooled-size tensors, one window offset (i, j) at a
- * time in row-major order: x_ij = the input element each window sees at (i, j), hit = (x_ij == y) for windows whose
- * max was not found at an earlier offset, and dy·hit lands in dx at that offset. Offsets with the
+ * time in row-major order: x_ij = the input element each window sees at (i, j); windows whose max is x_ij and was not
+ * found at an earlier offset send their dy there, and the rest of dy waits for later offsets. Offsets with the
  * same phase (i mod s, j mod s) share a lattice, so landing is a pad + add on pooled-size tensors; the s×s lattices
  * are interleaved into dx once at the end.
  */
@@ -45,8 +45,8 @@ function maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
   const lh = oh + Math.ceil(kh / sh) - 1
   const lw = ow + Math.ceil(kw / sw) - 1
   const lattices = new Map<number, TensorInfo>()
-  // remaining = 1 until a window's first max has been found, then 0.
-  let remaining = call('Fill', {}, backend, { shape: [n, oh, ow, c], value: 1, dtype: 'float32' })
+  // The part of dy not yet routed: dy until a window's first max has been found, then 0.
+  let waiting = dy
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       // x_ij[o] = xp[o·s + (i, j)]: a depthwise convolution with a one-hot (i, j) filter gathers it with XNNPACK,
@@ -60,14 +60,15 @@ function maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
         dilations: [1, 1],
         dataFormat: 'NHWC',
       })
-      // notMax = sign(y − x_ij) ∈ {0, 1} exactly (distinct floats never subtract to 0); hit = remaining·(1 − notMax).
+      // notMax = step(y − x_ij) ∈ {0, 1} exactly (y >= x_ij, and distinct floats never subtract to 0). Step, not Sign:
+      // the shipped Sign is a scalar loop, ~8x slower. g = waiting·(1 − notMax) = waiting − waiting·notMax, exact.
       const diff = call('Sub', { a: y, b: xij }, backend)
-      const notMax = call('Sign', { x: diff }, backend)
-      const nextRemaining = call('Multiply', { a: remaining, b: notMax }, backend)
-      const hit = call('Sub', { a: remaining, b: nextRemaining }, backend)
-      const g = call('Multiply', { a: hit, b: dy }, backend)
-      free(backend, oneHot, xij, diff, notMax, remaining, hit)
-      remaining = nextRemaining
+      const notMax = call('Step', { x: diff }, backend, { alpha: 0 })
+      const stillWaiting = call('Multiply', { a: waiting, b: notMax }, backend)
+      const g = call('Sub', { a: waiting, b: stillWaiting }, backend)
+      free(backend, oneHot, xij, diff, notMax)
+      if (waiting !== dy) free(backend, waiting)
+      waiting = stillWaiting
       const di = Math.floor(i / sh)
       const dj = Math.floor(j / sw)
       const placed = padOrCrop(backend, g, [[0, 0], [di, lh - oh - di], [dj, lw - ow - dj], [0, 0]])
@@ -82,22 +83,33 @@ function maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
       }
     }
   }
-  free(backend, remaining, xp)
-  // Interleave lattices: (n, lh, sh, lw, sw, c) → padded dx (n, lh·sh, lw·sw, c), then drop the padding.
-  const rows: TensorInfo[] = []
-  for (let pi = 0; pi < sh; pi++) {
-    const row: TensorInfo[] = []
-    for (let pj = 0; pj < sw; pj++) {
-      row.push(lattices.get(pi * sw + pj) ?? call('Fill', {}, backend, { shape: [n, lh, lw, c], value: 0, dtype: 'float32' }))
+  free(backend, waiting, xp)
+  // Interleave: dx pixel (r, q) is lattice ((r + top) mod sh, (q + left) mod sw) at ((r + top) div sh, (q + left) div sw).
+  // One copy of c floats per pixel inside the wasm heap; the shipped Pack would copy the same rows through JS subarrays,
+  // twice, and cropping the padding would be a third pass.
+  const dx = allocate(backend, [n, h, w, c])
+  const keys = [...lattices.keys()]
+  const { heap, starts } = heapView(backend, dx, ...keys.map((key) => lattices.get(key) as TensorInfo))
+  const latticeStart = new Map(keys.map((key, i) => [key, starts[i + 1] as number]))
+  let to = starts[0] as number
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < h; r++) {
+      const pr = r + top
+      for (let q = 0; q < w; q++, to += c) {
+        const pq = q + left
+        const from = latticeStart.get((pr % sh) * sw + (pq % sw))
+        const [lr, lc] = [Math.floor(pr / sh), Math.floor(pq / sw)]
+        if (from === undefined || lr >= lh || lc >= lw) {
+          // No offset lands here, or no window covers it ('valid' pooling leaves the last rows/columns out).
+          heap.fill(0, to, to + c)
+          continue
+        }
+        const at = from + ((b * lh + lr) * lw + lc) * c
+        heap.copyWithin(to, at, at + c)
+      }
     }
-    rows.push(row.length === 1 ? reshape(backend, row[0] as TensorInfo, [n, lh, lw, 1, c]) : call('Pack', row as unknown as Inputs, backend, { axis: 3 }))
-    free(backend, ...row)
   }
-  const packed = rows.length === 1 ? reshape(backend, rows[0] as TensorInfo, [n, lh, 1, lw, sw, c]) : call('Pack', rows as unknown as Inputs, backend, { axis: 2 })
-  free(backend, ...rows)
-  const full = reshape(backend, packed, [n, lh * sh, lw * sw, c])
-  const dx = padOrCrop(backend, full, [[0, 0], [-top, h + top - lh * sh], [-left, w + left - lw * sw], [0, 0]])
-  free(backend, packed, full)
+  free(backend, ...lattices.values())
   return dx
 }
 

@@ -83,3 +83,17 @@ export const conv2d = (
   pad: backend_util.ExplicitPadding,
 ): TensorInfo =>
   call('Conv2D', { x, filter }, b, { strides, pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as NamedAttrMap)
+
+/**
+ * a (m × k) · b (k × n) as a (1, m, n) tensor, through BatchMatMul (XNNPACK when neither operand is transposed). The
+ * shipped kernel caches XNNPACK's packed b by b's data id, whatever its shape: pass a b made for this product.
+ */
+export function matmul(b: KernelBackend, a: TensorInfo, bMat: TensorInfo): TensorInfo {
+  const [m, k] = a.shape.slice(-2) as [number, number]
+  const n = bMat.shape[bMat.shape.length - 1] as number
+  const a3 = reshape(b, a, [1, m, k])
+  const b3 = reshape(b, bMat, [1, k, n])
+  const out = call('BatchMatMul', { a: a3, b: b3 }, b, { transposeA: false, transposeB: false })
+  free(b, a3, b3)
+  return out
+}

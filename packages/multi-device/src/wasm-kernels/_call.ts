@@ -3,6 +3,7 @@
 // TensorInfo is released with `free`. Data stays in the wasm heap throughout.
 import { backend_util, getKernel } from '@tensorflow/tfjs-core'
 import type { DataType, KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core'
+import { original } from './_originals'
 
 export type Inputs = Record<string, TensorInfo>
 
@@ -74,15 +75,23 @@ export function explicitPad(top: number, bottom: number, left: number, right: nu
   return [[0, 0], [top, bottom], [left, right], [0, 0]]
 }
 
-export const conv2d = (
+/**
+ * The shipped XNNPACK Conv2D, not our Conv2D (whose dense route is sized for model layers): the gradient kernels'
+ * inner convolutions have other proportions (batch and channels swapped) and were tuned on the shipped one.
+ */
+export function conv2d(
   b: KernelBackend,
   x: TensorInfo,
   filter: TensorInfo,
   strides: [number, number],
   dilations: [number, number],
   pad: backend_util.ExplicitPadding,
-): TensorInfo =>
-  call('Conv2D', { x, filter }, b, { strides, pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as NamedAttrMap)
+): TensorInfo {
+  const attrs = { strides, pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as NamedAttrMap
+  const out = original('Conv2D').kernelFunc({ inputs: { x, filter }, backend: b, attrs })
+  if (Array.isArray(out)) throw new Error('multi-device wasm kernels: Conv2D returned several outputs')
+  return out
+}
 
 /**
  * a (m × k) · b (k × n) as a (1, m, n) tensor, through BatchMatMul (XNNPACK when neither operand is transposed). The

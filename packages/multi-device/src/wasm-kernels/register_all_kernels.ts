@@ -1,13 +1,15 @@
 // The only place this package registers wasm kernels (STYLE.md (c), after tfjs-backend-wasm's register_all_kernels.ts):
 // the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
-// the ones it ships slow (Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity, same-dtype Cast, Sum and Mean
-// over leading axes), and fixes for wrong ones (OneHot, MaxPoolGrad). initBackend calls registerWasmTrainingKernels()
+// the ones it ships slow (Conv2D on small maps, Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity,
+// same-dtype Cast, Sum and Mean over leading axes), and fixes for wrong ones (OneHot, MaxPoolGrad).
+// initBackend calls registerWasmTrainingKernels()
 // once, before the wasm backend starts, because the engine runs kernels' setupFuncs (which bind the C++ functions) when
 // a backend instance is created.
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
 import { batchMatMulConfig } from './BatchMatMul'
 import { castConfig } from './Cast'
+import { conv2DConfig } from './Conv2D'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput'
 import { fusedMatMulConfig } from './FusedMatMul'
@@ -20,12 +22,13 @@ import { tileConfig } from './Tile'
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
 
 /** Shipped kernels that replacements delegate to; saved before anything is replaced. */
-const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Cast', 'Identity', 'Mean', 'OneHot', 'Sum', 'Tile'] as const
+const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Cast', 'Conv2D', 'Identity', 'Mean', 'OneHot', 'Sum', 'Tile'] as const
 
 /** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
 export const WASM_TRAINING_KERNELS = [
   'BatchMatMul',
   'Cast',
+  'Conv2D',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
   'Identity',
@@ -47,6 +50,7 @@ export function registerWasmTrainingKernels(): void {
   const kernelConfigs: KernelConfig[] = [
     batchMatMulConfig(),
     castConfig,
+    conv2DConfig(),
     conv2DBackpropFilterConfig,
     conv2DBackpropInputConfig,
     identityConfig,

@@ -1,8 +1,8 @@
 import { backend_util, Conv2D } from '@tensorflow/tfjs-core'
 import type { Conv2DAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
-import { free, matmul, reshape, transpose } from './_call'
+import { free, reshape, transpose } from './_call'
 import type { DenseConvPlan } from './_dense-small-conv'
-import { denseConvMatrix, planDenseConv } from './_dense-small-conv'
+import { denseConvMatrix, mapImages, planDenseConv } from './_dense-small-conv'
 import { original } from './_originals'
 
 /**
@@ -32,7 +32,6 @@ function conv2D(args: Parameters<KernelFunc>[0]): TensorInfo {
 }
 
 function denseForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, plan: DenseConvPlan, outShape: number[]): TensorInfo {
-  const n = x.shape[0] as number
   const { inChannels: ci, outChannels: co, taps } = plan
   // Aᵀ is the dense matrix of the transposed problem: pixel roles swapped, filter as (taps, co, ci).
   const taps3 = reshape(backend, filter, [taps, ci, co])
@@ -46,13 +45,8 @@ function denseForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo,
     taps,
   }
   const aT = denseConvMatrix(backend, transposedPlan, filterT)
-  const xFlat = reshape(backend, x, [n, plan.rows])
-  const xT = transpose(backend, xFlat, [1, 0]) // (rows, n)
-  const yT = matmul(backend, aT, xT) // (1, cols, n)
-  const yTFlat = reshape(backend, yT, [plan.cols, n])
-  const yFlat = transpose(backend, yTFlat, [1, 0])
-  const y = reshape(backend, yFlat, outShape)
-  free(backend, taps3, filterT, aT, xFlat, xT, yT, yTFlat, yFlat)
+  const y = mapImages(backend, aT, x, outShape)
+  free(backend, taps3, filterT, aT)
   return y
 }
 

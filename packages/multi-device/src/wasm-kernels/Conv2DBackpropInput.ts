@@ -1,9 +1,9 @@
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core'
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
 import type { Inputs } from './_call'
-import { call, conv2d, explicitPad, free, matmul, padOrCrop, reshape, transpose } from './_call'
+import { call, conv2d, explicitPad, free, padOrCrop, reshape, transpose } from './_call'
 import type { DenseConvPlan } from './_dense-small-conv'
-import { denseConvMatrix, planDenseConv } from './_dense-small-conv'
+import { denseConvMatrix, mapImages, planDenseConv } from './_dense-small-conv'
 
 interface SelectionOutput {
   makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
@@ -67,15 +67,9 @@ function conv2DBackpropInput(args: Parameters<KernelFunc>[0]): TensorInfo {
 
 /** Small maps (see _dense-small-conv): dxᵀ = A·dyᵀ, so XNNPACK packs only the small dyᵀ, never the filter. */
 function denseInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, plan: DenseConvPlan, inputShape: number[]): TensorInfo {
-  const n = dy.shape[0] as number
   const a = denseConvMatrix(backend, plan, filter)
-  const dyFlat = reshape(backend, dy, [n, plan.cols])
-  const dyT = transpose(backend, dyFlat, [1, 0]) // (cols, n)
-  const dxT = matmul(backend, a, dyT) // (1, rows, n)
-  const dxTFlat = reshape(backend, dxT, [plan.rows, n])
-  const dxFlat = transpose(backend, dxTFlat, [1, 0])
-  const dx = reshape(backend, dxFlat, inputShape)
-  free(backend, a, dyFlat, dyT, dxT, dxTFlat, dxFlat)
+  const dx = mapImages(backend, a, dy, inputShape)
+  free(backend, a)
   return dx
 }
 

@@ -1,4 +1,5 @@
 import type { backend_util, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core'
+import { free, matmul, reshape, transpose } from './_call'
 import { allocate, heapView } from './_heap'
 
 /**
@@ -67,6 +68,23 @@ export function denseConvMatrix(backend: KernelBackend, plan: DenseConvPlan, fil
     }
   }
   return a
+}
+
+/**
+ * matrix·v_b for every image v_b of v (flattened; its length is the matrix's column count), returned as `shape`. Done as
+ * one product matrix·vᵀ, so XNNPACK packs only vᵀ (n columns) and reads the large matrix where it lies.
+ */
+export function mapImages(backend: KernelBackend, matrix: TensorInfo, v: TensorInfo, shape: number[]): TensorInfo {
+  const n = v.shape[0] as number
+  const [outSize, inSize] = matrix.shape as [number, number]
+  const vFlat = reshape(backend, v, [n, inSize])
+  const vT = transpose(backend, vFlat, [1, 0]) // (inSize, n)
+  const outT = matmul(backend, matrix, vT) // (1, outSize, n)
+  const outTFlat = reshape(backend, outT, [outSize, n])
+  const outFlat = transpose(backend, outTFlat, [1, 0])
+  const out = reshape(backend, outFlat, shape)
+  free(backend, vFlat, vT, outT, outTFlat, outFlat)
+  return out
 }
 
 /** The HWIO filter gradient from dA (rows × cols): each tap sums the blocks of the pairs it joins. */

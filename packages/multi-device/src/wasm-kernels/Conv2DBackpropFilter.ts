@@ -3,7 +3,7 @@ import type { KernelBackend, Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc
 import { call, conv2d, explicitPad, free, matmul, padOrCrop, reshape, transpose } from './_call'
 import type { DenseConvPlan } from './_dense-small-conv'
 import { foldDenseConvGradient, planDenseConv } from './_dense-small-conv'
-import { copyAs } from './_heap'
+import { constant, copyAs } from './_heap'
 
 /**
  * dW[kh, kw, ci, co] = Σ_{n,oh,ow} x[n, oh·s + kh − pt, ow·s + kw − pl, ci] · dy[n, oh, ow, co]
@@ -59,7 +59,7 @@ function denseFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorIn
   const dyFlat = copyAs(backend, dy, [n, plan.cols])
   const dA = matmul(backend, xT, dyFlat)
   free(backend, xFlat, xT, dyFlat)
-  const dwFlat = foldDenseConvGradient(backend, plan, dA, (a, b) => call('Add', { a, b }, backend))
+  const dwFlat = foldDenseConvGradient(backend, plan, dA)
   const dw = reshape(backend, dwFlat, filterShape)
   free(backend, dA, dwFlat)
   return dw
@@ -76,7 +76,7 @@ function pointwiseFilterGradient(backend: KernelBackend, x: TensorInfo, dy: Tens
   let sampled = x
   if (sh > 1 || sw > 1) {
     // x[:, oh·sh, ow·sw, :] through XNNPACK: a 1×1 depthwise convolution with ones, strided (exact: x·1).
-    const ones = (backend as unknown as WithMakeOutput).makeOutput([1, 1, ci, 1], 'float32', undefined, new Float32Array(ci).fill(1))
+    const ones = constant(backend, [1, 1, ci, 1], new Float32Array(ci).fill(1))
     sampled = call('DepthwiseConv2dNative', { x, filter: ones }, backend, { strides: [sh, sw], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' })
     free(backend, ones)
   }
@@ -88,10 +88,6 @@ function pointwiseFilterGradient(backend: KernelBackend, x: TensorInfo, dy: Tens
   free(backend, flat, xT, dyFlat, dw)
   if (sampled !== x) free(backend, sampled)
   return out
-}
-
-interface WithMakeOutput {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

@@ -4,10 +4,7 @@ import type { Inputs } from './_call'
 import { call, conv2d, explicitPad, free, padOrCrop, reshape, transpose } from './_call'
 import type { DenseConvPlan } from './_dense-small-conv'
 import { denseConvMatrix, mapImages, planDenseConv } from './_dense-small-conv'
-
-interface SelectionOutput {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
-}
+import { constant } from './_heap'
 
 /**
  * dx = the transposed convolution of dy with W, done as XNNPACK forward convolutions (tfjs-backend-wasm 4.22 ships a
@@ -104,7 +101,7 @@ function phase(
   const selection = new Float32Array(tapIds.length * kh * kw)
   tapIds.forEach((tap, row) => selection.fill(1, row * kh * kw + tap, row * kh * kw + tap + 1))
   const flat = reshape(backend, filter, [kh * kw, ci * co])
-  const select = (backend as unknown as SelectionOutput).makeOutput([tapIds.length, kh * kw], 'float32', undefined, selection)
+  const select = constant(backend, [tapIds.length, kh * kw], selection)
   const picked = call('BatchMatMul', { a: select, b: flat }, backend, { transposeA: false, transposeB: false })
   const sub = reshape(backend, picked, [ma, mb, ci, co])
   const subT = transpose(backend, sub, [0, 1, 3, 2]) // (ma, mb, co, ci)

@@ -1,13 +1,9 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs-core'
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs-core'
 import { call, free, padOrCrop } from './_call'
-import { allocate, heapView } from './_heap'
+import { allocate, constant, heapView } from './_heap'
 
 const FLT_MAX = 3.4028234663852886e38
-
-interface BackendWithOutput {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
-}
 
 /**
  * tfjs-backend-wasm 4.22's MaxPoolGrad seeds its max search with FLT_MIN (the smallest *positive* float) and keeps the
@@ -53,7 +49,7 @@ function maxPoolGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
       // exactly (x·1 plus zeros); the shipped StridedSlice computes a 4-D index per element and is ~50x slower.
       const values = new Float32Array(kh * kw * c)
       values.fill(1, (i * kw + j) * c, (i * kw + j + 1) * c)
-      const oneHot = (backend as unknown as BackendWithOutput).makeOutput([kh, kw, c, 1], 'float32', undefined, values)
+      const oneHot = constant(backend, [kh, kw, c, 1], values)
       const xij = call('DepthwiseConv2dNative', { x: xp, filter: oneHot }, backend, {
         strides: [sh, sw],
         pad: 'valid',

@@ -3,6 +3,7 @@
 // TensorInfo is released with `free`. Data stays in the wasm heap throughout.
 import { backend_util, getKernel } from '@tensorflow/tfjs-core'
 import type { DataType, KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core'
+import { constant } from './_heap'
 import { original } from './_originals'
 
 export type Inputs = Record<string, TensorInfo>
@@ -42,10 +43,6 @@ export function padOrCrop(b: KernelBackend, x: TensorInfo, paddings: [number, nu
   return out
 }
 
-interface FloatOutput {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
-}
-
 /**
  * Removes begin[i] / end[i] elements at the start / end of each axis. The shipped Slice kernel first copies the
  * WHOLE input out of the wasm heap into JS (backend.readSync) and then loops in JS; for the H/W crops of NHWC float
@@ -64,7 +61,7 @@ function crop(b: KernelBackend, x: TensorInfo, begin: number[], end: number[]): 
   const c = x.shape[3] as number
   const values = new Float32Array(kh * kw * c)
   values.fill(1, (top * kw + left) * c, (top * kw + left + 1) * c)
-  const filter = (b as unknown as FloatOutput).makeOutput([kh, kw, c, 1], 'float32', undefined, values)
+  const filter = constant(b, [kh, kw, c, 1], values)
   const out = call('DepthwiseConv2dNative', { x, filter }, b, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' })
   free(b, filter)
   return out

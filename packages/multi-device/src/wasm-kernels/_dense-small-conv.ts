@@ -1,5 +1,5 @@
 import type { backend_util, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core'
-import { free, matmul, reshape, transpose } from './_call'
+import { call, free, matmul, reshape, transpose } from './_call'
 import { allocate, heapView } from './_heap'
 
 /**
@@ -88,7 +88,7 @@ export function mapImages(backend: KernelBackend, matrix: TensorInfo, v: TensorI
 }
 
 /** The HWIO filter gradient from dA (rows × cols): each tap sums the blocks of the pairs it joins. */
-export function foldDenseConvGradient(backend: KernelBackend, plan: DenseConvPlan, dA: TensorInfo, add: (a: TensorInfo, b: TensorInfo) => TensorInfo): TensorInfo {
+export function foldDenseConvGradient(backend: KernelBackend, plan: DenseConvPlan, dA: TensorInfo): TensorInfo {
   const { cols, inChannels: ci, outChannels: co, taps } = plan
   // layers[j] holds, for every tap, the j-th pair that tap joins (zeros where it joins fewer); dW = Σ_j layers[j].
   const byTap: DenseConvPlan['pairs'][] = Array.from({ length: taps }, () => [])
@@ -115,10 +115,9 @@ export function foldDenseConvGradient(backend: KernelBackend, plan: DenseConvPla
   }
   let sum = layers[0] as TensorInfo
   for (const layer of layers.slice(1)) {
-    const next = add(sum, layer)
-    if (sum !== layers[0]) backend.disposeData(sum.dataId)
+    const next = call('Add', { a: sum, b: layer }, backend)
+    free(backend, sum, layer)
     sum = next
   }
-  for (const layer of layers) if (layer !== sum) backend.disposeData(layer.dataId)
   return sum
 }

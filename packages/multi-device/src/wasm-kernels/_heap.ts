@@ -6,12 +6,17 @@ import type { DataId, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core'
 interface WasmHeapBackend {
   wasm: { HEAPU8: Uint8Array }
   dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined }
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo
 }
 
 /** A new float32 tensor whose contents are undefined until written. */
 export function allocate(backend: KernelBackend, shape: number[]): TensorInfo {
   return (backend as unknown as WasmHeapBackend).makeOutput(shape, 'float32')
+}
+
+/** A new float32 tensor holding `values` (small constants: one-hot and selection filters). */
+export function constant(backend: KernelBackend, shape: number[], values: Float32Array): TensorInfo {
+  return (backend as unknown as WasmHeapBackend).makeOutput(shape, 'float32', undefined, values)
 }
 
 /**

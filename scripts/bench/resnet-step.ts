@@ -13,9 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../../packages/multi-device/src/index'
-import { relError } from '../../packages/test-utils/src/close'
-import type { ResNetFixture } from '../../packages/multi-device/test/resnet18-fixture'
-import { resnet18 as fixtureResnet18, seededTensor } from '../../packages/multi-device/test/resnet18-fixture'
+import { relError } from '@tinylab/test-utils/close'
+import type { ResNetFixture } from '@tinylab/test-utils/resnet18-fixture'
+import { resnet18 as fixtureResnet18, seededTensor } from '@tinylab/test-utils/resnet18-fixture'
 import { SGD } from '../../packages/train-loop/src/index'
 import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
 import { checkFullStepAgainstCpu } from '../../packages/resnet-models/test/_full-step-check'

@@ -1,11 +1,8 @@
 import './register-core'
 
 export { initBackend } from './init-backend'
-export type { BackendInfo, Device, InitBackendOptions } from './init-backend'
+export type { BackendInfo, Device, InitBackendOptions, WebGpuStartOptions } from './init-backend'
 export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
-// WebGPU on Dawn (src/webgpu-backend.ts): initBackend({ device: 'webgpu' }) calls startWebGpu with defaults.
-export { listDawnAdapterNames, listWebGpuAdapters, startWebGpu, stopWebGpu } from './webgpu-backend'
-export type { StartWebGpuOptions, WebGpuAdapterSummary } from './webgpu-backend'
 // Data parallelism (src/data-parallel): N replicas in worker threads, gradients all-reduced through shared memory.
 export { createDataParallel, defaultReplicaLayout } from './data-parallel/data-parallel'
 export type {

@@ -12,6 +12,15 @@ export interface InitBackendOptions {
   device?: Device
   /** wasm threads (default: every logical core, at most 8). 1 loads the single-threaded SIMD build. */
   threads?: number
+  /** For device 'webgpu': passed to `startWebGpu` of `@tinylab/webgpu-backend` (Dawn options, power preference). */
+  webgpu?: WebGpuStartOptions
+}
+
+/** The options `@tinylab/webgpu-backend`'s `startWebGpu` takes, declared here so this package's types never need it. */
+export interface WebGpuStartOptions {
+  /** Options for Dawn's `create()`, e.g. `['backend=vulkan', 'adapter=<name>']`. */
+  dawnOptions?: string[]
+  powerPreference?: 'low-power' | 'high-performance'
 }
 
 export interface BackendInfo {
@@ -65,7 +74,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     case 'wasm+native':
       return startWasmNative(options.threads)
     case 'webgpu':
-      return startWebGpuDevice()
+      return startWebGpuDevice(options.webgpu)
     case 'tensorflow':
       return startTensorflow()
     default:
@@ -149,10 +158,26 @@ async function startWasmNative(threads: number | undefined): Promise<BackendInfo
   return { ...info, reason: `requested; ${info.reason}` }
 }
 
-async function startWebGpuDevice(): Promise<BackendInfo> {
-  // src/webgpu-backend.ts owns Dawn, adapters and the WebGPU kernels; it is loaded only when asked for.
-  const { startWebGpu } = await import('./webgpu-backend')
-  return startWebGpu()
+interface WebGpuBackendModule {
+  startWebGpu(options?: WebGpuStartOptions): Promise<BackendInfo>
+}
+
+const WEBGPU_PACKAGE = '@tinylab/webgpu-backend'
+
+async function startWebGpuDevice(options: WebGpuStartOptions | undefined): Promise<BackendInfo> {
+  // @tinylab/webgpu-backend owns Dawn, adapters and the WebGPU kernels: an optional peer, loaded only when asked for
+  // (a variable specifier, so bundlers never require it).
+  let mod: WebGpuBackendModule
+  try {
+    const specifier: string = WEBGPU_PACKAGE
+    mod = (await import(/* @vite-ignore */ specifier)) as WebGpuBackendModule
+  } catch (err) {
+    throw new Error(
+      `initBackend: device 'webgpu' needs ${WEBGPU_PACKAGE} (${firstLine(messageOf(err))}): ` +
+        `npm install ${WEBGPU_PACKAGE} @tensorflow/tfjs-backend-webgpu@^4.22.0 webgpu`,
+    )
+  }
+  return mod.startWebGpu(options)
 }
 
 interface TfjsNodeModule {

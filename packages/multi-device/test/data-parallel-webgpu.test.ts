@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createDataParallel } from '../src/data-parallel/data-parallel'
 import type { NamedArray } from '../src/data-parallel/data-parallel'
-import { listWebGpuAdapters, stopWebGpu } from '../src/webgpu-backend'
+import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
 
 const fixtureModule = fileURLToPath(new URL('./data-parallel-fixture.ts', import.meta.url))
 

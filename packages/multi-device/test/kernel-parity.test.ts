@@ -12,10 +12,10 @@ import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../src/index'
-import { listWebGpuAdapters, stopWebGpu } from '../src/webgpu-backend'
+import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
 import { trainingKernelCases } from './training-kernel-cases'
-import type { ParityCase } from './webgpu-parity-cases'
-import { parityCases } from './webgpu-parity-cases'
+import type { ParityCase } from '@tinylab/test-utils/kernel-cases'
+import { parityCases } from '@tinylab/test-utils/kernel-cases'
 
 const cases: ParityCase[] = [...parityCases, ...trainingKernelCases]
 

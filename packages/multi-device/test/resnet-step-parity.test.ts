@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../src/index'
-import { resnet18, seededTensor, sgdStep } from './resnet18-fixture'
+import { resnet18, seededTensor, sgdStep } from '@tinylab/test-utils/resnet18-fixture'
 
 const BATCH = 4
 const SIZE = 32

@@ -1,13 +1,13 @@
 /**
- * Parity cases aimed at the kernels src/wasm-kernels/ adds or replaces, beyond the shared webgpu-parity-cases.ts:
+ * Parity cases aimed at the kernels src/wasm-kernels/ adds or replaces, beyond the shared @tinylab/test-utils/kernel-cases:
  * every phase layout of Conv2DBackpropInput (strides 1/2/3, kernels 1/2/3/5/7, odd sizes, explicit and 'same'/'valid'
  * padding), the filter gradient's crop path ('valid' leftovers), max-pool ties and all-negative windows, float32
  * one-hot, Sum/Mean over the axes training reduces, and every BatchMatMul / _FusedMatMul routing (transposes, shared right-hand
  * side, distinct batches).
  */
 import * as tf from '@tensorflow/tfjs-core'
-import type { ParityCase } from './webgpu-parity-cases'
-import { seeded } from './webgpu-parity-cases'
+import type { ParityCase } from '@tinylab/test-utils/kernel-cases'
+import { seeded } from '@tinylab/test-utils/kernel-cases'
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
 const explicit = (t: number, b = t, l = t, r = t): Pad => [[0, 0], [t, b], [l, r], [0, 0]]

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { initBackend, listWebGpuAdapters, stopWebGpu } from '@tinylab/multi-device'
+import { initBackend } from '@tinylab/multi-device'
+import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
 import { maxAbsDiff, relError } from '@tinylab/test-utils/close'
 import { accuracy, accuracyAsync, evaluateAsync, SGD, trainStep, trainStepAsync } from '../src/index'
 

@@ -1,15 +1,17 @@
 /**
- * One full-width ResNet-18 training step (test/resnet18-fixture.ts: every layer and kernel of torchvision's model) on
+ * One full-width ResNet-18 training step (@tinylab/test-utils/resnet18-fixture: every layer and kernel of torchvision's model) on
  * WebGPU against the pure-JS cpu backend: loss and all 62 parameter gradients within 1e-3 relative error, then SGD
  * steps on WebGPU with a flat tensor count. Batch 4 at 32x32 keeps the cpu side to seconds (see resnet-step-parity.test.ts).
  * WebGPU tensors are read with `await data()`: Node has no synchronous GPU readback.
  */
 import '@tensorflow/tfjs-backend-cpu'
+// Training needs tfjs-core's gradients, which its Node entry does not register (@tinylab/multi-device does it for users).
+import '@tensorflow/tfjs-core/dist/register_all_gradients'
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { afterAll, describe, expect, it } from 'vitest'
-import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/webgpu-backend'
-import { resnet18, seededTensor } from './resnet18-fixture'
+import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/index'
+import { resnet18, seededTensor } from '@tinylab/test-utils/resnet18-fixture'
 
 const BATCH = 4
 const SIZE = 32

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import type { BackendInfo } from './init-backend'
-import './register-core'
-import { registerAllWebGpuKernels } from './webgpu-kernels/register_all_webgpu_kernels'
+import { registerAllWebGpuKernels } from './kernels/register_all_kernels'
 
 /** What a WebGPU adapter says about itself (`GPUAdapter.info`), plus Dawn's fallback flag. */
 export interface WebGpuAdapterSummary {
@@ -11,6 +9,17 @@ export interface WebGpuAdapterSummary {
   description: string
   /** true for software adapters such as Mesa lavapipe (llvmpipe). */
   isFallbackAdapter: boolean
+}
+
+/** What startWebGpu started: the same fields as `@tinylab/multi-device`'s `BackendInfo` for a WebGPU device. */
+export interface WebGpuBackendInfo {
+  /** Always 'webgpu': the tfjs backend now active. */
+  backend: 'webgpu'
+  device: 'webgpu'
+  /** The adapter's description, with vendor/architecture and whether it is a software fallback. */
+  adapter: string
+  /** Why this device runs, in words a user can act on. */
+  reason: string
 }
 
 export interface StartWebGpuOptions {
@@ -151,7 +160,7 @@ export async function listDawnAdapterNames(): Promise<{ backend: string; name: s
  * stopWebGpu()
  * ```
  */
-export async function startWebGpu(options: StartWebGpuOptions = {}): Promise<BackendInfo> {
+export async function startWebGpu(options: StartWebGpuOptions = {}): Promise<WebGpuBackendInfo> {
   const dawnOptions = options.dawnOptions ?? defaultDawnOptions()
   const dawn = await loadDawn()
   const gpu = createGpu(dawn, dawnOptions)

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu'
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { listDawnAdapterNames, listWebGpuAdapters, startWebGpu, stopWebGpu } from './webgpu-backend'
+import { listDawnAdapterNames, listWebGpuAdapters, startWebGpu, stopWebGpu } from './start-webgpu'
 
 afterAll(() => stopWebGpu())
 

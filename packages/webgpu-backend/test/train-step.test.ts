@@ -6,11 +6,13 @@
  * of live tensors does not grow between step 2 and step 6.
  */
 import '@tensorflow/tfjs-backend-cpu'
+// Training needs tfjs-core's gradients, which its Node entry does not register (@tinylab/multi-device does it for users).
+import '@tensorflow/tfjs-core/dist/register_all_gradients'
 import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/webgpu-backend'
-import { seeded } from './webgpu-parity-cases'
+import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/index'
+import { seeded } from '@tinylab/test-utils/kernel-cases'
 
 interface Model {
   params: Map<string, tf.Variable>

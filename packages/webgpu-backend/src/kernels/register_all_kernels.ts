@@ -1,4 +1,4 @@
-// The only webgpu file with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded: one list
+// The only file of this package with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded: one list
 // of the kernels training needs that tfjs-backend-webgpu 4.22 lacks or gets wrong, so a reader sees every change in one
 // place. A kernel of the same name is replaced; the replaced one stays callable through upstreamKernel().
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'

@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { noteSkip } from './skip'
 
 /** Debian's interpreter: another `python3` may come first on PATH without Debian's torch. */
 export const DEBIAN_PYTHON = '/usr/bin/python3'
@@ -21,12 +22,12 @@ export function hasTorch(): boolean {
 
 /**
  * Reference tests must not silently pass where PyTorch is missing: in CI (which installs it) a missing torch is a
- * failure; on a developer machine the caller skips with this reason.
+ * failure; on a developer machine the caller skips with this reason (printed once per file).
  */
 export function requireTorchOrSkipReason(): string | undefined {
   if (hasTorch()) return undefined
   if (process.env.CI) throw new Error('CI must have Debian python3-torch and python3-torchvision (see .ci/run)')
-  return `PyTorch reference not installed: apt-get install python3-torch python3-torchvision (${DEBIAN_PYTHON})`
+  return noteSkip(`PyTorch reference not installed: apt-get install python3-torch python3-torchvision (${DEBIAN_PYTHON})`)
 }
 
 /**

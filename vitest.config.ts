@@ -29,6 +29,9 @@ export default mergeConfig(
       // One ESM copy of tfjs-core, transformed by Vite, for every package in a test process.
       server: { deps: { inline: [/@tensorflow\//] } },
       reporters: ['default', './scripts/vitest/slowest-files.ts'],
+      // Is PyTorch here? Asked once per run, not once per test file.
+      globalSetup: ['./scripts/vitest/torch-probe.ts'],
+      setupFiles: ['./scripts/vitest/torch-probe.ts'],
       projects: [
         { extends: true, test: { name: 'fast', include: TESTS, exclude: ['**/node_modules/**', SLOW] } },
         { extends: true, test: { name: 'slow', include: TESTS.map((glob) => glob.replace(/\.test\.ts$/, '.slow.test.ts')) } },

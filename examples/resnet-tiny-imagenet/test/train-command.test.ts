@@ -84,7 +84,7 @@ describe.skipIf(!!torchReason).concurrent('pnpm resnet train --pretrained (torch
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('=> pretrained head has 1000 classes: fc re-initialised for 10')
     expect(r.stdout).toMatch(/^ \*   Acc@1 \d+\.\d{3} Acc@5 \d+\.\d{3}$/m)
-  }, 300_000)
+  }, 600_000)
 })
 
 describe.concurrent('pnpm resnet train: command-line errors', () => {
@@ -93,7 +93,7 @@ describe.concurrent('pnpm resnet train: command-line errors', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("resnet: error: argument --augment: invalid choice: 'flip' (choose from 'none', 'crop', 'rrc')")
     expect(r.stderr).not.toMatch(/\n\s+at /)
-  }, 300_000)
+  }, 600_000)
 
   it('a missing data folder is named, exit 1, no stack', async () => {
     const missing = path.join(tmp, 'no-such-tiny-imagenet')
@@ -101,5 +101,5 @@ describe.concurrent('pnpm resnet train: command-line errors', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`resnet: error: ${missing}: data folder not found`)
     expect(r.stderr).not.toMatch(/\n\s+at /)
-  }, 300_000)
+  }, 600_000)
 })

@@ -16,6 +16,8 @@ const noTorch = requireTorchOrSkipReason()
 const SMALL_MODEL = ['--model', 'Transformer', '--emsize', '32', '--nhid', '32', '--nlayers', '1', '--lr', '5', '--epochs', '1']
 // Batches 0..4, logged at 2 and 4.
 const SMALL = [...SMALL_MODEL, '--max-batches', '4', '--log-interval', '2']
+// Seconds each on an idle machine; the limit only catches a hung command on a busy one.
+const TIMEOUT = 600_000
 
 describe.skipIf(!!noData).concurrent('pnpm wordlm train/generate, small Transformer, 4 batches', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wordlm-cli-'))
@@ -40,7 +42,7 @@ describe.skipIf(!!noData).concurrent('pnpm wordlm train/generate, small Transfor
     expect(lines[6]).toMatch(END_TRAINING)
     expect(lines[7]).toBe('='.repeat(89))
     expect(ref.stdout.split('\n').filter((l) => l.startsWith('|')).map(shape)).toEqual(lines.filter((l) => l.startsWith('|')).map(shape))
-  })
+  }, TIMEOUT)
 
   it.sequential('generate writes 20 words per line and reports progress from the saved model', async () => {
     if (noTorch) expect((await wordlm(['train', '--data', DATA, ...SMALL, '--device', 'wasm', '--save', save])).code).toBe(0)
@@ -53,7 +55,7 @@ describe.skipIf(!!noData).concurrent('pnpm wordlm train/generate, small Transfor
     expect(lines.slice(0, 2).map((l) => l.trim().split(' ').length)).toEqual([20, 20])
     const vocab = new Set(readFileSync(path.join(DATA, 'train.txt'), 'utf8').split(/\s+/))
     expect(lines[0]!.trim().split(' ').every((w) => vocab.has(w) || w === '<eos>')).toBe(true)
-  })
+  }, TIMEOUT)
 })
 
 describe.concurrent('pnpm wordlm: command-line errors', () => {
@@ -62,7 +64,7 @@ describe.concurrent('pnpm wordlm: command-line errors', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("wordlm: error: argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer')")
     expect(r.stderr).not.toMatch(/\n\s+at /)
-  })
+  }, TIMEOUT)
 })
 
 describe.skipIf(!!noData).concurrent('pnpm wordlm train --devices 2 (data parallel)', () => {
@@ -85,11 +87,11 @@ describe.skipIf(!!noData).concurrent('pnpm wordlm train --devices 2 (data parall
     const [a, b] = [lossesOf(one.stdout), lossesOf(two.stdout)]
     expect(b).toHaveLength(4)
     b.forEach((loss, i) => expect(Math.abs(loss - (a[i] as number)) / (a[i] as number)).toBeLessThanOrEqual(0.1))
-  })
+  }, TIMEOUT)
 
   it('refuses --devices for the RNN models, naming the reason', async () => {
     const r = await wordlm(['train', '--data', DATA, '--model', 'LSTM', '--devices', '2'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('wordlm: error: argument --devices: 2 replicas need --model Transformer (the LSTM model carries its hidden state from batch to batch)')
-  })
+  }, TIMEOUT)
 })

@@ -7,11 +7,16 @@ export const DEBIAN_PYTHON = '/usr/bin/python3'
 
 let torchAvailable: boolean | undefined
 
-/** True when Debian's python3-torch (and torchvision) can be imported. */
+/**
+ * True when Debian's python3-torch (and torchvision) can be imported. Under vitest the answer comes from one probe per
+ * run (TINYLAB_HAS_TORCH, set by scripts/vitest/torch-probe.ts); the import can take a minute on a busy machine.
+ */
 export function hasTorch(): boolean {
+  const probed = process.env['TINYLAB_HAS_TORCH']
+  if (torchAvailable === undefined && (probed === '1' || probed === '0')) torchAvailable = probed === '1'
   if (torchAvailable === undefined) {
     try {
-      execFileSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore', timeout: 60_000 })
+      execFileSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore', timeout: 300_000 })
       torchAvailable = true
     } catch {
       torchAvailable = false

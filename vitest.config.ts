@@ -30,8 +30,8 @@ export default mergeConfig(
       server: { deps: { inline: [/@tensorflow\//] } },
       reporters: ['default', './scripts/vitest/slowest-files.ts'],
       // Is PyTorch here? Asked once per run, not once per test file.
-      globalSetup: ['./scripts/vitest/torch-probe.ts'],
-      setupFiles: ['./scripts/vitest/torch-probe.ts'],
+      globalSetup: ['./scripts/vitest/torch-probe.global-setup.ts'],
+      setupFiles: ['./scripts/vitest/torch-probe.setup.ts'],
       projects: [
         { extends: true, test: { name: 'fast', include: TESTS, exclude: ['**/node_modules/**', SLOW] } },
         { extends: true, test: { name: 'slow', include: TESTS.map((glob) => glob.replace(/\.test\.ts$/, '.slow.test.ts')) } },

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { REPO_ROOT, SHARED_DATA } from '@tinylab/test-utils/paths'
 import { DEBIAN_PYTHON } from '@tinylab/test-utils/torch'
+import { expect } from 'vitest'
 
 export const DATA = path.join(SHARED_DATA, 'wikitext-2')
 
@@ -36,6 +37,16 @@ export const END_TRAINING = /^\| End of training \| test loss [ \d]\d\.\d\d \| t
 /** The lines main.py prints for a one-epoch run: batch lines, the end-of-epoch block, the end-of-training block. */
 export function logLines(stdout: string): string[] {
   return stdout.split('\n').filter((l) => l.startsWith('|') || l.startsWith('---') || l.startsWith('==='))
+}
+
+/** Checks main.py's one-epoch log: `batches` batch lines, then the end-of-epoch and end-of-training blocks. */
+export function expectOneEpochLog(lines: string[], batches: number): void {
+  expect(lines).toHaveLength(batches + 6)
+  for (const line of lines.slice(0, batches)) expect(line).toMatch(BATCH_LINE)
+  const [rule1, endEpoch, rule2, double1, endTraining, double2] = lines.slice(batches)
+  expect([rule1, rule2, double1, double2]).toEqual(['-'.repeat(89), '-'.repeat(89), '='.repeat(89), '='.repeat(89)])
+  expect(endEpoch).toMatch(END_EPOCH)
+  expect(endTraining).toMatch(END_TRAINING)
 }
 
 /**

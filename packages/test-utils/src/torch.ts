@@ -9,7 +9,7 @@ let torchAvailable: boolean | undefined
 
 /**
  * True when Debian's python3-torch (and torchvision) can be imported. Under vitest the answer comes from one probe per
- * run (TINYLAB_HAS_TORCH, set by scripts/vitest/torch-probe.ts); the import can take a minute on a busy machine.
+ * run (TINYLAB_HAS_TORCH, from scripts/vitest/torch-probe.*); the import can take a minute on a busy machine.
  */
 export function hasTorch(): boolean {
   const probed = process.env['TINYLAB_HAS_TORCH']

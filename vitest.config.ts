@@ -1,18 +1,41 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig, mergeConfig } from 'vitest/config'
+import SlowFirstSequencer from './scripts/vitest/slow-first-sequencer'
 import shared from './vite.config'
 
+const TESTS = ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts']
+/** Long reference runs, kill and pack-and-install tests: more than ~20 s each on 2 cores. */
+const SLOW = '**/*.slow.test.ts'
+
+/**
+ * Two suites over the same files, split by name:
+ * - `fast` (`pnpm test`): every other test file, ≤ 5 minutes on 2 cores.
+ * - `slow` (`pnpm test:slow`): the `*.slow.test.ts` files only.
+ * `pnpm test:full` runs both projects in one run, so every test file runs exactly once.
+ */
 export default mergeConfig(
   shared,
   defineConfig({
     test: {
-      include: ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts'],
       // Parity tests start PyTorch and run real training steps on 2 cores: seconds, not milliseconds.
       testTimeout: 180_000,
       hookTimeout: 300_000,
       // Each test file gets its own process: tfjs keeps one global engine and backend per process.
       pool: 'forks',
+      // Two files at a time even on 2 cores (vitest's default there is 1): much of a file's time is spent importing
+      // (single-threaded) or waiting for PyTorch and CLI child processes, which the other file's work fills.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
+      sequence: { sequencer: SlowFirstSequencer },
       // One ESM copy of tfjs-core, transformed by Vite, for every package in a test process.
       server: { deps: { inline: [/@tensorflow\//] } },
+      reporters: ['default', './scripts/vitest/slowest-files.ts'],
+      // Is PyTorch here? Asked once per run, not once per test file.
+      globalSetup: ['./scripts/vitest/torch-probe.global-setup.ts'],
+      setupFiles: ['./scripts/vitest/torch-probe.setup.ts'],
+      projects: [
+        { extends: true, test: { name: 'fast', include: TESTS, exclude: ['**/node_modules/**', SLOW] } },
+        { extends: true, test: { name: 'slow', include: TESTS.map((glob) => glob.replace(/\.test\.ts$/, '.slow.test.ts')) } },
+      ],
     },
   }),
 )

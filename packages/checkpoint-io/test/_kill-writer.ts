@@ -1,4 +1,4 @@
-// Child process for kill.test.ts: saves checkpoints in a tight loop until it is SIGKILLed.
+// Child process for kill.slow.test.ts: saves checkpoints in a tight loop until it is SIGKILLed.
 // Each state's content is a pure function of its step, so the parent can tell a complete save from a torn one.
 import { CheckpointManager } from '../src/checkpoint-manager'
 import { loadCheckpoint } from '../src/checkpoint'

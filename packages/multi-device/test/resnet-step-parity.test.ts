@@ -5,7 +5,7 @@
  * Size: the cpu backend needs minutes for the issue's batch 32 at 64x64 (its conv gradients are plain JS loops); here
  * full-width ResNet-18 at batch 4, 32x32, exercises every layer and kernel of that step (stem 7x7/2, max-pool, all four
  * stages with their stride-2 and 1x1 downsample convs, 200-way loss) in seconds. The batch-32, 64x64 step itself is
- * @tinylab/resnet-models' full-step-cpu.test.ts (also `pnpm bench resnet-step --check-cpu`): at that size some ReLU
+ * @tinylab/resnet-models' full-step-cpu.slow.test.ts (also `pnpm bench resnet-step --check-cpu`): at that size some ReLU
  * inputs fall within fp32 rounding of zero, so the two backends share their ReLU decisions there.
  * `pnpm bench resnet-step --check-layers` checks the convolution gradients at the exact batch-32 layer shapes.
  */

@@ -1,6 +1,6 @@
 /**
  * One full train-mode step of torchvision's resnet18 (200 classes, 64×64, batch 32 by default) on an accelerated
- * backend against the pure-JS cpu backend, PyTorch float64 as the arbiter. Shared by full-step-cpu.test.ts (in a child
+ * backend against the pure-JS cpu backend, PyTorch float64 as the arbiter. Shared by full-step-cpu.slow.test.ts (in a child
  * process: the cpu step is one synchronous block of minutes) and `pnpm bench resnet-step --check-cpu`.
  *
  * Weights and batch come from torch_reference.py (`parity … train64`), which also runs the step in float32 and float64.

@@ -36,6 +36,14 @@ export interface ParityCase {
   mode: 'eval' | 'train' | 'train64'
 }
 
+/**
+ * The answers to several of torch_reference.py's counts/keys/summary questions (each `[command, ...args]`), from one
+ * Python process: importing torch and torchvision is most of a call's time, so a test file asks everything at once.
+ */
+export async function torchAnswers(questions: string[][]): Promise<unknown[]> {
+  return JSON.parse(await runPython(script, ['many', JSON.stringify(questions)])) as unknown[]
+}
+
 /** Runs `torch_reference.py parity …` in a temporary folder and reads everything it wrote. */
 export async function torchParity(c: ParityCase): Promise<TorchDump> {
   const dir = mkdtempSync(path.join(tmpdir(), 'resnet-parity-'))

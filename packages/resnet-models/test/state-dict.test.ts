@@ -1,13 +1,20 @@
 import { initBackend } from '@tinylab/multi-device'
-import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createResNet, type NamedTensor, type ResNetStem } from '../src/index'
+import { torchAnswers } from './_torch-reference'
 
-const script = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py'), 'utf8')
 const reason = requireTorchOrSkipReason()
+
+const KEY_CASES: [string, number, ResNetStem][] = [
+  ['resnet18', 200, 'imagenet'],
+  ['resnet18', 200, 'cifar'],
+  ['resnet34', 1000, 'imagenet'],
+  ['resnet50', 1000, 'imagenet'],
+]
+// Everything this file asks torchvision, from one Python process, started by the first test that needs it.
+let answers: Promise<unknown[]> | undefined
+const torchAnswer = async (i: number): Promise<unknown> => (await (answers ??= torchAnswers([['counts'], ...KEY_CASES.map(([a, n, s]) => ['keys', a, String(n), s])])))[i]
 
 /** The torch shape a TinyLab tensor corresponds to, by its documented layout. */
 function torchShape(t: NamedTensor): number[] {
@@ -23,7 +30,7 @@ beforeAll(async () => {
 
 describe.skipIf(!!reason)('names, order and sizes match torchvision', () => {
   it('has torchvision\'s parameter counts at 1000 classes', async () => {
-    const torch = JSON.parse(await runPython(script, ['counts'])) as Record<string, number>
+    const torch = (await torchAnswer(0)) as Record<string, number>
     expect(torch).toEqual({ resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032 })
     for (const arch of ['resnet18', 'resnet34', 'resnet50']) {
       const model = createResNet(arch, { seed: 0 })
@@ -38,13 +45,8 @@ describe.skipIf(!!reason)('names, order and sizes match torchvision', () => {
     model.dispose()
   })
 
-  it.each<[string, number, ResNetStem]>([
-    ['resnet18', 200, 'imagenet'],
-    ['resnet18', 200, 'cifar'],
-    ['resnet34', 1000, 'imagenet'],
-    ['resnet50', 1000, 'imagenet'],
-  ])('%s/%i/%s: state_dict keys in order, shapes through the layout', async (arch, numClasses, stem) => {
-    const torch = JSON.parse(await runPython(script, ['keys', arch, String(numClasses), stem])) as { name: string; shape: number[] }[]
+  it.each(KEY_CASES.map((c, i) => [...c, i] as const))('%s/%i/%s: state_dict keys in order, shapes through the layout', async (arch, numClasses, stem, i) => {
+    const torch = (await torchAnswer(1 + i)) as { name: string; shape: number[] }[]
     const model = createResNet(arch, { numClasses, stem, seed: 0 })
     const ours = model.namedTensors()
     expect(ours.map((t) => ({ name: t.name, shape: torchShape(t) }))).toEqual(torch)

@@ -3,13 +3,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
-import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
+import { requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createResNet, formatSummary, resnet18, summary } from '../src/index'
 import type { ResNetStem } from '../src/index'
+import { torchAnswers } from './_torch-reference'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const reference = readFileSync(path.join(here, 'torch_reference.py'), 'utf8')
 
 beforeAll(async () => {
   await initBackend({ device: 'cpu' })
@@ -49,14 +49,20 @@ describe('summary of resnet18 / 200 classes / 3×64×64', () => {
 
 const reason = requireTorchOrSkipReason()
 
+const CASES: [string, number, number, ResNetStem][] = [
+  ['resnet18', 200, 64, 'imagenet'],
+  ['resnet18', 200, 32, 'cifar'],
+  ['resnet34', 1000, 64, 'imagenet'],
+  ['resnet50', 1000, 64, 'imagenet'],
+]
+
 describe.skipIf(!!reason)('summary equals forward hooks on torchvision (torchsummary 1.5.1 algorithm)', () => {
-  it.each<[string, number, number, ResNetStem]>([
-    ['resnet18', 200, 64, 'imagenet'],
-    ['resnet18', 200, 32, 'cifar'],
-    ['resnet34', 1000, 64, 'imagenet'],
-    ['resnet50', 1000, 64, 'imagenet'],
-  ])('%s, %i classes, %ipx, %s stem', async (arch, numClasses, size, stem) => {
-    const torch = JSON.parse(await runPython(reference, ['summary', arch, String(numClasses), String(size), stem])) as {
+  // Every case's torchvision summary from one Python process, started by the first test.
+  let answers: Promise<unknown[]> | undefined
+
+  it.each(CASES.map((c, i) => [...c, i] as const))('%s, %i classes, %ipx, %s stem', async (arch, numClasses, size, stem, i) => {
+    answers ??= torchAnswers(CASES.map(([a, n, px, st]) => ['summary', a, String(n), String(px), st]))
+    const torch = (await answers)[i] as {
       rows: { name: string; outputShape: number[]; params: number; trainable: boolean | null }[]
       text: string
     }

@@ -6,6 +6,8 @@ Subcommands (JSON on stdout; large tensors go to files):
   summary ARCH CLASSES SIZE STEM          torchsummary 1.5.1's rows and text, computed with forward hooks on torchvision
   parity ARCH CLASSES SIZE BATCH STEM MODE OUTDIR
                                           seeded weights, a batch, and eval or train outputs, written to OUTDIR
+  many JSON                               several of counts/keys/summary in one process (one torch import per test
+                                          file): JSON is a list of [command, *args], the output the list of their answers
 
 The 'cifar' stem is torchvision's model with conv1 = Conv2d(3, 64, 3, 1, 1, bias=False) and maxpool replaced by an
 empty nn.Sequential: it acts as identity and, like any Sequential, gets no torchsummary row.
@@ -41,12 +43,12 @@ def counts():
     for arch in ("resnet18", "resnet34", "resnet50"):
         model = torchvision.models.__dict__[arch]()
         out[arch] = sum(p.numel() for p in model.parameters())
-    print(json.dumps(out))
+    return out
 
 
 def keys(arch, num_classes, stem):
     model = build(arch, int(num_classes), stem)
-    print(json.dumps([{"name": k, "shape": list(v.shape)} for k, v in model.state_dict().items()]))
+    return [{"name": k, "shape": list(v.shape)} for k, v in model.state_dict().items()]
 
 
 def summary(arch, num_classes, size, stem):
@@ -96,7 +98,7 @@ def summary(arch, num_classes, size, stem):
         "Estimated Total Size (MB): %0.2f" % (params_mb + output_mb + input_mb),
         rule,
     ]
-    print(json.dumps({"rows": rows, "totalParams": total_params, "text": "\n".join(lines) + "\n"}))
+    return {"rows": rows, "totalParams": total_params, "text": "\n".join(lines) + "\n"}
 
 
 def parity(arch, num_classes, size, batch, stem, mode, outdir):
@@ -176,5 +178,11 @@ def parity(arch, num_classes, size, batch, stem, mode, outdir):
 
 if __name__ == "__main__":
     torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "2")))
+    answers = {"counts": counts, "keys": keys, "summary": summary}
     command, *args = sys.argv[1:]
-    {"counts": counts, "keys": keys, "summary": summary, "parity": parity}[command](*args)
+    if command == "parity":
+        parity(*args)
+    elif command == "many":
+        print(json.dumps([answers[c](*a) for c, *a in json.loads(args[0])]))
+    else:
+        print(json.dumps(answers[command](*args)))

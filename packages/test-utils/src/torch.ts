@@ -1,16 +1,22 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { noteSkip } from './skip'
 
 /** Debian's interpreter: another `python3` may come first on PATH without Debian's torch. */
 export const DEBIAN_PYTHON = '/usr/bin/python3'
 
 let torchAvailable: boolean | undefined
 
-/** True when Debian's python3-torch (and torchvision) can be imported. */
+/**
+ * True when Debian's python3-torch (and torchvision) can be imported. Under vitest the answer comes from one probe per
+ * run (TINYLAB_HAS_TORCH, from scripts/vitest/torch-probe.*); the import can take a minute on a busy machine.
+ */
 export function hasTorch(): boolean {
+  const probed = process.env['TINYLAB_HAS_TORCH']
+  if (torchAvailable === undefined && (probed === '1' || probed === '0')) torchAvailable = probed === '1'
   if (torchAvailable === undefined) {
     try {
-      execFileSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore', timeout: 60_000 })
+      execFileSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore', timeout: 300_000 })
       torchAvailable = true
     } catch {
       torchAvailable = false
@@ -21,12 +27,12 @@ export function hasTorch(): boolean {
 
 /**
  * Reference tests must not silently pass where PyTorch is missing: in CI (which installs it) a missing torch is a
- * failure; on a developer machine the caller skips with this reason.
+ * failure; on a developer machine the caller skips with this reason (printed once per file).
  */
 export function requireTorchOrSkipReason(): string | undefined {
   if (hasTorch()) return undefined
   if (process.env.CI) throw new Error('CI must have Debian python3-torch and python3-torchvision (see .ci/run)')
-  return `PyTorch reference not installed: apt-get install python3-torch python3-torchvision (${DEBIAN_PYTHON})`
+  return noteSkip(`PyTorch reference not installed: apt-get install python3-torch python3-torchvision (${DEBIAN_PYTHON})`)
 }
 
 /**

@@ -1,6 +1,6 @@
 import './register-core'
 
-export { initBackend } from './init-backend'
+export { initBackend, stopWasm } from './init-backend'
 export type { BackendInfo, Device, InitBackendOptions } from './init-backend'
 export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
 // WebGPU on Dawn (src/webgpu-backend.ts): initBackend({ device: 'webgpu' }) calls startWebGpu with defaults.

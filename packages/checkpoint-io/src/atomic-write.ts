@@ -36,14 +36,18 @@ async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): Promise<void> {
   const tmp = tempName(target)
-  const handle = await open(tmp, 'wx')
+  // Node's messages for a full disk ("ENOSPC: no space left on device, write") do not say which file.
+  const named = (e: unknown): Error => new Error(`${target}: cannot write (${(e as Error).message})`, { cause: e })
+  const handle = await open(tmp, 'wx').catch((e: unknown) => {
+    throw named(e)
+  })
   try {
     for (let i = 0; i < chunks.length; i += 64) await handle.writev(chunks.slice(i, i + 64) as Uint8Array[])
     await handle.sync()
   } catch (e) {
     await handle.close().catch(() => undefined)
     await rm(tmp, { force: true })
-    throw e
+    throw named(e)
   }
   await handle.close()
   try {

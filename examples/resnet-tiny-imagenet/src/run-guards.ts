@@ -38,10 +38,15 @@ export function assertResumeClasses(file: string, saved: string[], selected: str
   )
 }
 
-/** Every folder the run writes to, created and probed before anything else starts (see `prepareOutputDir`). */
-export function prepareRunOutputs(logdir: string, saveDir: string | undefined): void {
-  prepareOutputDir(logdir, '--logdir')
+/**
+ * Every folder the run writes to, created and probed before anything else starts (see `prepareOutputDir`); `logdir`
+ * undefined for --evaluate, which writes only the cache.
+ */
+export function prepareRunOutputs(logdir: string | undefined, saveDir: string | undefined, cache: string | undefined): void {
+  if (logdir !== undefined) prepareOutputDir(logdir, '--logdir')
   if (saveDir !== undefined) prepareOutputDir(saveDir, '--save-dir')
+  // The cache is written after every image is decoded: minutes in, on the real data.
+  if (cache !== undefined) prepareOutputDir(path.dirname(path.resolve(cache)), '--cache')
 }
 
 /** Room for the checkpoints, once the model's size is known. */

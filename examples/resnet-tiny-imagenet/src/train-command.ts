@@ -356,7 +356,7 @@ async function run(argv: string[]): Promise<number> {
     assertResumeClasses(args.resume, savedClasses, wnids, args.classes ? '--classes' : '--num-classes-subset')
 
   // Everything that can fail on the user's files fails here, before the backend starts and the model is built.
-  if (!args.evaluate) prepareRunOutputs(args.logdir, args.saveDir)
+  prepareRunOutputs(args.evaluate ? undefined : args.logdir, args.evaluate ? undefined : args.saveDir, args.cache)
   let pretrained: Record<string, CheckpointValue> | undefined
   if (args.pretrained !== undefined) {
     if (!existsSync(args.pretrained)) throw new Error(`${args.pretrained}: pretrained weights not found (--pretrained)`)

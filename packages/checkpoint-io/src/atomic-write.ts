@@ -42,7 +42,17 @@ export async function writeFileAtomic(target: string, chunks: readonly Uint8Arra
     throw named(e)
   })
   try {
-    for (let i = 0; i < chunks.length; i += 64) await handle.writev(chunks.slice(i, i + 64) as Uint8Array[])
+    for (let i = 0; i < chunks.length; i += 64) {
+      const group = chunks.slice(i, i + 64).filter((c) => c.byteLength > 0) as Uint8Array[]
+      // writev may write less than asked (a full disk first gives a short write, then ENOSPC): write the rest, or the
+      // rename below would put a truncated file in place of the good one.
+      while (group.length > 0) {
+        let { bytesWritten } = await handle.writev(group)
+        if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        while (group.length > 0 && bytesWritten >= (group[0] as Uint8Array).byteLength) bytesWritten -= (group.shift() as Uint8Array).byteLength
+        if (bytesWritten > 0) group[0] = (group[0] as Uint8Array).subarray(bytesWritten)
+      }
+    }
     await handle.sync()
   } catch (e) {
     await handle.close().catch(() => undefined)

@@ -30,6 +30,7 @@ import { CosineAnnealingLR, SGD, StepLR, accuracyAsync, trainStepAsync, type Cos
 import { asUsage, choice, formatHelp, nonNegativeFloat, nonNegativeInt, positiveInt } from './_flags'
 import { SYNTHETIC_DEFAULTS, ensureSyntheticDataset } from './synthetic-data'
 import { startReplicas, syncFromReplicas } from './replicas'
+import { assertResumeClasses, checkCheckpointSpace, classesOf, prepareRunOutputs, sameClasses } from './run-guards'
 import { UsageError, type Subcommand } from './usage-error'
 
 const archs = Object.keys(resnetArchs)
@@ -74,9 +75,9 @@ const flagHelp: [string, string][] = [
   ['--momentum M', 'SGD momentum (default: 0.9)'],
   ['--wd, --weight-decay W', 'weight decay (default: 1e-4)'],
   ['-p, --print-freq N', 'print every N batches (default: 10)'],
-  ['--resume PATH', 'checkpoint to continue from exactly: epoch, step in the epoch, lr, momentum, best acc, data order (default: none)'],
+  ['--resume PATH', 'checkpoint to continue from exactly (epoch, step in the epoch, lr, momentum, best acc, data order) in a new run folder under --logdir (default: none)'],
   ['-e, --evaluate', 'evaluate the model on the validation set and exit (with --resume or --pretrained) (default: off)'],
-  ['--pretrained FILE', 'start from a local torchvision .pth or TinyLab checkpoint; a head of another size is re-initialised (default: none)'],
+  ['--pretrained FILE', 'start from a local torchvision .pth or TinyLab checkpoint; a head of another size or other classes is re-initialised (default: none)'],
   ['--seed N', 'seed of the initial weights, the data order and the augmentation (default: 0)'],
   [`--device {${devices.join(',')}}`, "TensorFlow.js device; replaces main.py's --gpu/--dist-url (default: auto = wasm, + native kernels when present)"],
   ['--devices N', 'data-parallel replicas in worker threads, each with its own --device backend and 1/N of every batch (default: 1)'],
@@ -99,7 +100,7 @@ const HELP = [
     'usage: pnpm resnet train [DIR] [-a ARCH] [-j N] [--epochs N] [-b N] [--lr LR] [--resume PATH] [-e] [--device DEVICE] [...]',
     'Train a ResNet on Tiny-ImageNet like pytorch/examples imagenet/main.py: prints the layer table, the Epoch/Test\n' +
       'progress lines, logs TensorBoard scalars (scalar/train_loss, train_acc, val_loss, val_acc) and saves checkpoint,\n' +
-      'model_best and checkpoint_epochN. Ctrl-C finishes the step, saves (with the position in the epoch) and exits.',
+      'model_best and checkpoint_epochN. Ctrl-C finishes the step (or abandons validation), saves the position and exits.',
     flagHelp,
   ),
   '',
@@ -255,7 +256,6 @@ interface ResumeState {
   bestAcc1: number
   /** Train meters of the interrupted epoch, so its logged averages equal an uninterrupted run's. */
   meters: { loss: number; acc1: number; acc5: number; count: number } | undefined
-  runDir: string | undefined
   microBatch: number | undefined
 }
 
@@ -275,14 +275,21 @@ function stateDictOf(value: Record<string, CheckpointValue>, file: string): Stat
   return out
 }
 
-function loadPretrained(model: ResNet, value: Record<string, CheckpointValue>, file: string): void {
+function loadPretrained(model: ResNet, value: Record<string, CheckpointValue>, file: string, selected: string[]): void {
   const dict = stateDictOf(value, file)
   const fc = model.namedTensors().filter((t) => t.name.startsWith('fc.'))
-  const headMismatch = fc.some((t) => {
+  const sizeMismatch = fc.some((t) => {
     const h = dict[t.name]
     return h !== undefined && h.shape[0] !== model.numClasses
   })
-  if (headMismatch) {
+  // A head of the right size trained on other classes would give its rows to the wrong classes.
+  const saved = classesOf(value)
+  const otherClasses = !sizeMismatch && saved !== undefined && !sameClasses(saved, selected)
+  const headMismatch = sizeMismatch || otherClasses
+  if (otherClasses) {
+    for (const t of fc) delete dict[t.name]
+    console.log(`=> pretrained head was trained on other classes: fc re-initialised for the ${selected.length} selected`)
+  } else if (headMismatch) {
     const classes = dict['fc.bias']?.shape[0] ?? 'another number of'
     for (const t of fc) delete dict[t.name]
     console.log(`=> pretrained head has ${classes} classes: fc re-initialised for ${model.numClasses}`)
@@ -345,6 +352,16 @@ async function run(argv: string[]): Promise<number> {
   const wnids = trainList.classes.wnids
   const numClasses = args.numClasses ?? num(resumed?.num_classes, wnids.length)
   if (numClasses < wnids.length) throw new UsageError(`argument --num-classes: ${numClasses} is fewer than the ${wnids.length} selected classes`)
+  if (args.resume !== undefined && savedClasses !== undefined && (args.classes || args.numClassesSubset))
+    assertResumeClasses(args.resume, savedClasses, wnids, args.classes ? '--classes' : '--num-classes-subset')
+
+  // Everything that can fail on the user's files fails here, before the backend starts and the model is built.
+  prepareRunOutputs(args.evaluate ? undefined : args.logdir, args.evaluate ? undefined : args.saveDir, args.cache)
+  let pretrained: Record<string, CheckpointValue> | undefined
+  if (args.pretrained !== undefined) {
+    if (!existsSync(args.pretrained)) throw new Error(`${args.pretrained}: pretrained weights not found (--pretrained)`)
+    pretrained = await loadCheckpoint(args.pretrained)
+  }
 
   const info = await initBackend({ device: args.device })
   console.log(`=> device: ${info.device}${info.threads ? ` (${info.threads} threads)` : ''}: ${info.reason}`)
@@ -352,16 +369,17 @@ async function run(argv: string[]): Promise<number> {
   const model = createResNet(args.arch, { numClasses, stem: args.stem, seed: args.seed })
   const modelSummary = summary(model, [3, 64, 64])
   process.stdout.write(formatSummary(modelSummary))
-  if (args.pretrained !== undefined) {
-    if (!existsSync(args.pretrained)) throw new Error(`${args.pretrained}: pretrained weights not found (--pretrained)`)
+  // Weights and momentum in float32: what a checkpoint holds.
+  if (!args.evaluate) checkCheckpointSpace(args.logdir, args.saveDir, 8 * modelSummary.totalParams)
+  if (args.pretrained !== undefined && pretrained !== undefined) {
     console.log(`=> using pre-trained model '${args.pretrained}'`)
-    loadPretrained(model, await loadCheckpoint(args.pretrained), args.pretrained)
+    loadPretrained(model, pretrained, args.pretrained, wnids)
   }
   const params = model.parameters()
   const sgd = new SGD(params, { lr: args.lr, momentum: args.momentum, weightDecay: args.weightDecay })
   const scheduler = args.lrSchedule === 'cosine' ? new CosineAnnealingLR(sgd, { tMax: args.epochs }) : new StepLR(sgd, { stepSize: 30, gamma: 0.1 })
 
-  const state: ResumeState = { epoch: args.startEpoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined, runDir: undefined, microBatch: undefined }
+  const state: ResumeState = { epoch: args.startEpoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined, microBatch: undefined }
   if (resumed && args.resume) {
     const ckpt = resumed
     loadStateDict(model.namedTensors(), ckpt.state_dict, { modelName: 'ResNet' })
@@ -383,7 +401,6 @@ async function run(argv: string[]): Promise<number> {
       globalStep: num(ckpt.global_step, 0),
       bestAcc1: ckpt.best_acc1,
       meters: meters && typeof meters === 'object' ? { loss: num(meters.loss, 0), acc1: num(meters.acc1, 0), acc5: num(meters.acc5, 0), count: num(meters.count, 0) } : undefined,
-      runDir: typeof ckpt.run_dir === 'string' ? ckpt.run_dir : undefined,
       microBatch: typeof ckpt.micro_batch === 'number' ? ckpt.micro_batch : undefined,
     })
     console.log(`=> loaded checkpoint '${args.resume}' (epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''}, best acc@1 ${state.bestAcc1.toFixed(3)})`)
@@ -407,7 +424,9 @@ async function run(argv: string[]): Promise<number> {
   const valCache = args.cache ? `${args.cache}.val` : undefined
   const valLoader = await TinyImageNetLoader.create(valList.samples, { ...loaderOptions, shuffle: false, augment: 'none', cache: valCache, verbose: true })
   const topk = [1, Math.min(5, numClasses)]
-  const runValidation = async (): Promise<{ acc1: number; loss: number }> => {
+  let stopRequested = false
+  /** Main.py's validate(); undefined when Ctrl-C abandoned it (a resumed run validates again). */
+  const runValidation = async (): Promise<{ acc1: number; loss: number } | undefined> => {
     const total = Math.min(valLoader.numBatches, args.maxSteps ?? Infinity)
     const batchTime = new AverageMeter('Time', ':6.3f', Summary.NONE)
     const losses = new AverageMeter('Loss', ':.4e', Summary.NONE)
@@ -417,7 +436,7 @@ async function run(argv: string[]): Promise<number> {
     let end = performance.now()
     let i = 0
     for await (const { x, y } of valLoader.batches(0)) {
-      if (i >= total) {
+      if (i >= total || stopRequested) {
         tf.dispose([x, y])
         break
       }
@@ -438,7 +457,9 @@ async function run(argv: string[]): Promise<number> {
       end = performance.now()
       if (i % args.printFreq === 0) progress.display(i)
       i++
+      await letSignalsIn()
     }
+    if (stopRequested) return undefined
     progress.displaySummary()
     return { acc1: top1.avg, loss: losses.avg }
   }
@@ -453,7 +474,8 @@ async function run(argv: string[]): Promise<number> {
     return 0
   }
 
-  const runDir = state.runDir !== undefined && existsSync(state.runDir) ? state.runDir : path.join(args.logdir, runDirName(args.arch))
+  // A resumed run gets its own folder under --logdir: the run it came from (maybe a copy) is never written to.
+  const runDir = path.join(args.logdir, runDirName(args.arch))
   const writer = new SummaryWriter({ runDir })
   const saveDir = args.saveDir ?? runDir
   const checkpoints = await CheckpointManager.open({ dir: saveDir, keepEpochs: args.checkpointEpochs })
@@ -462,7 +484,11 @@ async function run(argv: string[]): Promise<number> {
   console.log(`=> run folder ${runDir} (TensorBoard: tensorboard --logdir ${args.logdir}); checkpoints in ${saveDir}`)
   writeFileSync(
     path.join(runDir, 'hparams.json'),
-    JSON.stringify({ ...args, data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null }, null, 2) + '\n',
+    JSON.stringify(
+      { ...args, data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null, resumedFrom: args.resume ? path.resolve(args.resume) : null },
+      null,
+      2,
+    ) + '\n',
   )
   writer.addText('args', ['| flag | value |', '|---|---|', ...Object.entries(args).map(([k, v]) => `| ${k} | ${JSON.stringify(v)} |`)].join('\n'))
 
@@ -474,7 +500,6 @@ async function run(argv: string[]): Promise<number> {
     verbose: true,
   })
 
-  let stopRequested = false
   const onSigint = (): void => {
     if (stopRequested) {
       console.error('\n=> second Ctrl-C: aborting without saving')
@@ -582,6 +607,7 @@ async function run(argv: string[]): Promise<number> {
           if (i % args.printFreq === 0) progress.display(i)
           i++
           if (i >= total) break
+          await letSignalsIn()
           if (stopRequested) break
         }
       }
@@ -594,6 +620,14 @@ async function run(argv: string[]): Promise<number> {
         break
       }
       const val = await runValidation()
+      if (val === undefined) {
+        // Training of this epoch is complete (batch = total); --resume skips to its validation.
+        await saveState(epoch, i, { loss: losses.sum, acc1: top1.sum, acc5: top5.sum, count: losses.count }, false)
+        writer.flush()
+        console.log(`=> interrupted during validation: saved ${checkpoints.path('checkpoint')} at epoch ${epoch} (training done, validation redone on --resume); continue with --resume ${checkpoints.path('checkpoint')}`)
+        exitCode = 130
+        break
+      }
       scheduler.step()
       const isBest = val.acc1 > state.bestAcc1
       state.bestAcc1 = Math.max(val.acc1, state.bestAcc1)
@@ -623,3 +657,11 @@ async function run(argv: string[]): Promise<number> {
 }
 
 export const trainCommand: Subcommand = { describe: 'train a ResNet like imagenet/main.py (no DIR: a generated demo dataset)', run }
+
+/**
+ * Waits one turn of the event loop. Node delivers SIGINT to its handler only there, and a training loop whose batches
+ * are already prefetched awaits only settled promises (microtasks), so without this Ctrl-C waited for many steps.
+ */
+function letSignalsIn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}

@@ -1,7 +1,7 @@
 // Interrupting `pnpm resnet train` (Ctrl-C, SIGKILL) and resuming, on one thread and with --devices 2: every resumed run
 // must log the uninterrupted run's losses step for step. Ten training processes, so pnpm test:full only;
 // train-command.test.ts runs the uninterrupted command and its outputs in the fast suite.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadCheckpoint } from '@tinylab/checkpoint-io'
@@ -49,15 +49,19 @@ describe('pnpm resnet train interrupted and resumed (subset, wasm)', () => {
     expect(stepsBefore).toBeLessThan(6)
     expect(saved.epoch === 0 ? saved.batch : 3 * (saved.epoch as number)).toBe(stepsBefore)
 
-    const second = await resnet([...smoke(logB), '--resume', path.join(runDir, 'checkpoint.safetensors')])
+    // The resumed run writes a new run folder under its --logdir and records where it came from.
+    const second = await resnet([...smoke(`${logB}-resumed`), '--resume', path.join(runDir, 'checkpoint.safetensors')])
     expect(second.code).toBe(0)
+    const resumedDir = runDirOf(`${logB}-resumed`)
+    expect(JSON.parse(readFileSync(path.join(resumedDir, 'hparams.json'), 'utf8')).resumedFrom).toBe(path.resolve(runDir, 'checkpoint.safetensors'))
+    const rowsB = [...readSteps(runDir), ...readSteps(resumedDir)]
     const a = lossesByStep(readSteps(runDirOf(logA)))
-    const b = lossesByStep(readSteps(runDir))
-    expect(readSteps(runDir)).toHaveLength(6) // nothing re-done: the save was after a finished step
+    const b = lossesByStep(rowsB)
+    expect(rowsB).toHaveLength(6) // nothing re-done: the save was after a finished step
     expect([...b.entries()]).toEqual([...a.entries()])
     // Epoch averages (meters restored mid-epoch) and validation equal the uninterrupted run's.
     const scalarsA = readScalarsJsonl(path.join(runDirOf(logA), 'scalars.jsonl'))
-    const scalarsB = readScalarsJsonl(path.join(runDir, 'scalars.jsonl'))
+    const scalarsB = [runDir, resumedDir].flatMap((d) => (existsSync(path.join(d, 'scalars.jsonl')) ? readScalarsJsonl(path.join(d, 'scalars.jsonl')) : []))
     const pick = (rows: typeof scalarsA) => rows.filter((r) => r.tag.startsWith('scalar/')).map((r) => [r.tag, r.step, r.value])
     expect(pick(scalarsB)).toEqual(pick(scalarsA))
   }, 600_000)
@@ -74,10 +78,10 @@ describe('pnpm resnet train interrupted and resumed (subset, wasm)', () => {
     })
     expect(first.signal).toBe('SIGKILL')
     const runDir = runDirOf(logC)
-    const second = await resnet([...smoke(logC), '--resume', path.join(runDir, 'checkpoint.safetensors')])
+    const second = await resnet([...smoke(`${logC}-resumed`), '--resume', path.join(runDir, 'checkpoint.safetensors')])
     expect(second.code).toBe(0)
     expect(second.stdout).toContain('(epoch 1, best acc@1')
-    const rows = readSteps(runDir)
+    const rows = [...readSteps(runDir), ...readSteps(runDirOf(`${logC}-resumed`))]
     expect(rows.length).toBeGreaterThan(6) // epoch 1's first step(s) ran twice
     expect([...lossesByStep(rows).entries()]).toEqual([...lossesByStep(readSteps(runDirOf(logA))).entries()])
   }, 600_000)
@@ -112,11 +116,12 @@ describe('pnpm resnet train interrupted and resumed (subset, wasm)', () => {
     })
     expect(first.code).toBe(130)
     const runDir = runDirOf(logE)
-    const second = await resnet([...smoke(logE), '--devices', '2', '--resume', path.join(runDir, 'checkpoint.safetensors')])
+    const second = await resnet([...smoke(`${logE}-resumed`), '--devices', '2', '--resume', path.join(runDir, 'checkpoint.safetensors')])
     expect(second.code).toBe(0)
+    const resumedDir = runDirOf(`${logE}-resumed`)
     // Weights, BN buffers and momentum went to the checkpoint and back to the replicas: the same losses, bit for bit.
-    expect([...lossesByStep(readSteps(runDir)).entries()]).toEqual([...lossesByStep(d).entries()])
-    const saved = await loadCheckpoint(path.join(runDir, 'checkpoint.safetensors'))
+    expect([...lossesByStep([...readSteps(runDir), ...readSteps(resumedDir)]).entries()]).toEqual([...lossesByStep(d).entries()])
+    const saved = await loadCheckpoint(path.join(resumedDir, 'checkpoint.safetensors'))
     expect(saved.epoch).toBe(2)
   }, 600_000)
 })

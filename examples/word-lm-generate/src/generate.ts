@@ -2,6 +2,7 @@
  * `pnpm wordlm generate`: pytorch/examples word_language_model/generate.py. Loads a checkpoint written by
  * `pnpm wordlm train`, samples `--words` tokens and writes them to `--outf`, a newline after every 20th word.
  */
+import { checkOutputFile } from '@tinylab/checkpoint-io'
 import { initBackend } from '@tinylab/multi-device'
 import type { Device } from '@tinylab/multi-device'
 import { generate } from '@tinylab/transformer-lm'
@@ -34,6 +35,8 @@ export async function generateMain(argv: string[]): Promise<number> {
   if (!((a.log_interval as number) > 0)) throw new UsageError(`argument --log-interval: invalid value: ${a.log_interval} (must be > 0)`)
   if (!existsSync(a.checkpoint as string)) throw new UsageError(`argument --checkpoint: '${a.checkpoint}' does not exist (train one with 'pnpm wordlm train --save ...')`)
   if (!existsSync(a.data as string)) throw new UsageError(`argument --data: '${a.data}' does not exist`)
+  // The stream below reports a bad path only as an 'error' event after the model has run: check it first.
+  checkOutputFile(a.outf as string, '--outf')
 
   await initBackend({ device: a.device as Device })
   const { model, args } = await loadModel(a.checkpoint as string)

@@ -10,7 +10,7 @@ import type { DataParallel, Device } from '@tinylab/multi-device'
 import { DivideLrOnPlateau, SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, RNNModel } from '@tinylab/transformer-lm'
 import type { RNNHidden } from '@tinylab/transformer-lm'
-import { batchify, batchStarts, Corpus, getBatch, numBatches } from '@tinylab/wikitext-data'
+import { batchStarts, Corpus, getBatch, numBatches } from '@tinylab/wikitext-data'
 import type { TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +18,7 @@ import type { FlagSpec, FlagValues } from './cli-args'
 import { dest, helpText, parseFlags, UsageError } from './cli-args'
 import type { ModelArgs } from './model-io'
 import { buildModel, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
+import { batchifySplit, checkSavePath } from './train-guards'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
@@ -72,6 +73,8 @@ export async function trainMain(argv: string[]): Promise<number> {
   if ((a.max_batches as number) < 0) throw new UsageError(`argument --max-batches: invalid value: ${a.max_batches} (must be >= 0)`)
   if (a.onnx_export !== '') throw new UsageError(`argument --onnx-export: ONNX export is not supported in TinyLab (got '${a.onnx_export}'); use the saved checkpoint`)
   if (!existsSync(a.data as string)) throw new UsageError(`argument --data: '${a.data}' does not exist (expected a folder with train.txt, valid.txt, test.txt)`)
+  // The first save comes after a whole epoch: a path that cannot be written must fail now (space is checked below).
+  checkSavePath(a.save as string, 0)
 
   const backend = await initBackend({ device: a.device as Device })
   console.error(`backend: ${backend.backend} (${backend.reason})`)
@@ -79,9 +82,9 @@ export async function trainMain(argv: string[]): Promise<number> {
   const corpus = new Corpus(a.data as string)
   const bptt = a.bptt as number
   const maxBatches = a.max_batches as number
-  const trainData = batchify(corpus.train, a.batch_size as number)
-  const valData = batchify(corpus.valid, EVAL_BATCH_SIZE)
-  const testData = batchify(corpus.test, EVAL_BATCH_SIZE)
+  const trainData = batchifySplit(corpus.train, a.batch_size as number, a.data as string, 'train', '--batch_size')
+  const valData = batchifySplit(corpus.valid, EVAL_BATCH_SIZE, a.data as string, 'valid', 'the evaluation batch size')
+  const testData = batchifySplit(corpus.test, EVAL_BATCH_SIZE, a.data as string, 'test', 'the evaluation batch size')
   const ntokens = corpus.dictionary.length
 
   const modelArgs: ModelArgs = {
@@ -97,6 +100,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
   const model = buildModel(modelArgs)
   const params = model.parameters()
+  checkSavePath(a.save as string, params.reduce((n, p) => n + p.value.size, 0))
   // main.py's update is `p.data.add_(p.grad, alpha=-lr)`: SGD without momentum, lr changed by hand.
   const sgd = new SGD(params, { lr: a.lr as number })
   const plateau = new DivideLrOnPlateau(sgd, 4)

@@ -36,14 +36,28 @@ async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): Promise<void> {
   const tmp = tempName(target)
-  const handle = await open(tmp, 'wx')
+  // Node's messages for a full disk ("ENOSPC: no space left on device, write") do not say which file.
+  const named = (e: unknown): Error => new Error(`${target}: cannot write (${(e as Error).message})`, { cause: e })
+  const handle = await open(tmp, 'wx').catch((e: unknown) => {
+    throw named(e)
+  })
   try {
-    for (let i = 0; i < chunks.length; i += 64) await handle.writev(chunks.slice(i, i + 64) as Uint8Array[])
+    for (let i = 0; i < chunks.length; i += 64) {
+      const group = chunks.slice(i, i + 64).filter((c) => c.byteLength > 0) as Uint8Array[]
+      // writev may write less than asked (a full disk first gives a short write, then ENOSPC): write the rest, or the
+      // rename below would put a truncated file in place of the good one.
+      while (group.length > 0) {
+        let { bytesWritten } = await handle.writev(group)
+        if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        while (group.length > 0 && bytesWritten >= (group[0] as Uint8Array).byteLength) bytesWritten -= (group.shift() as Uint8Array).byteLength
+        if (bytesWritten > 0) group[0] = (group[0] as Uint8Array).subarray(bytesWritten)
+      }
+    }
     await handle.sync()
   } catch (e) {
     await handle.close().catch(() => undefined)
     await rm(tmp, { force: true })
-    throw e
+    throw named(e)
   }
   await handle.close()
   try {

@@ -4,6 +4,7 @@ import { writeFileAtomic } from './atomic-write'
 import { type CheckpointValue, HostTensor, type StateDict } from './host-tensor'
 import { readPth, writePth } from './pth'
 import { decodeSafetensors, encodeSafetensors } from './safetensors'
+import { describeUnknownContent, sniffCheckpoint } from './sniff'
 
 /**
  * A training state with imagenet `main.py`'s keys plus what exact resume needs. Extra keys are kept as they are.
@@ -98,9 +99,11 @@ export function encodeCheckpoint(state: Record<string, CheckpointValue | undefin
   return encodeSafetensors(tensors, { format: 'pt', [STATE_METADATA_KEY]: JSON.stringify(tree) })
 }
 
-/** Decodes checkpoint bytes of either format; a safetensors file without TinyLab metadata becomes `{ state_dict }`. */
+/** Decodes checkpoint bytes of any format `sniffCheckpoint` knows; a safetensors file without TinyLab metadata becomes `{ state_dict }`. */
 export function decodeCheckpoint(bytes: Uint8Array, fileName: string): Record<string, CheckpointValue> {
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
+  const content = sniffCheckpoint(bytes)
+  if (content === undefined) throw new Error(`${fileName}: ${describeUnknownContent(bytes)}`)
+  if (content !== 'safetensors') {
     const value = readPth(bytes, fileName)
     if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof HostTensor || value instanceof Uint8Array)
       throw new Error(`${fileName}: expected a dict at the top level of the checkpoint`)
@@ -131,15 +134,22 @@ export async function saveCheckpoint(path: string, state: Record<string, Checkpo
 }
 
 /**
- * Loads a checkpoint written by `saveCheckpoint`, by `torch.save` (zip format) or any safetensors file; the format is
- * sniffed from the content. Tensors are `HostTensor`s; convert to tfjs with `loadStateDict`.
+ * Loads a checkpoint written by `saveCheckpoint`, by `torch.save` (zip or legacy format) or any safetensors file; the
+ * format is sniffed from the content (`sniffCheckpoint`), never taken from the extension. Tensors are `HostTensor`s;
+ * convert to tfjs with `loadStateDict`.
  *
  * @example
  * const ckpt = await loadCheckpoint('runs/checkpoint.safetensors')
  * ckpt.epoch  // 1
  */
 export async function loadCheckpoint(path: string): Promise<Record<string, CheckpointValue>> {
-  const bytes = await readFile(path)
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (e) {
+    // Node's messages name the path for some errors (ENOENT) and not for others (EISDIR, files over 2 GiB).
+    throw new Error(`${path}: cannot read the checkpoint (${(e as Error).message})`, { cause: e })
+  }
   return decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), basename(path))
 }
 

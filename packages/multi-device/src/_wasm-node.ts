@@ -18,6 +18,19 @@ import path from 'node:path'
 /** The emscripten module object, as far as we use it before handing it to BackendWasm. */
 interface EmscriptenModule {
   cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: number[]) => number
+  /** Present in the threaded build: emscripten's pool of pthread workers. */
+  PThread?: PThreadPool
+}
+/** The part of emscripten's `PThread` object (library_pthread.js) that owns the Node `Worker`s. */
+interface PThreadPool {
+  unusedWorkers: PThreadWorker[]
+  runningWorkers: PThreadWorker[]
+  allocateUnusedWorker(): void
+  terminateAllThreads(): void
+}
+interface PThreadWorker {
+  ref(): void
+  unref(): void
 }
 type EmscriptenFactory = (config: {
   locateFile: (file: string, prefix: string) => string
@@ -98,6 +111,38 @@ function pretendLogicalCores(count: number): () => void {
 }
 
 /**
+ * Lets Node exit while the wasm backend's pthread workers are alive. XNNPACK's thread pool parks its threads for the
+ * life of the module, and emscripten `ref()`s a worker while its thread runs, so without this a program that used the
+ * wasm backend never exits by itself. Nothing is lost by unref'ing them: the main thread calls into wasm synchronously
+ * and waits for the pool inside that call, so no pending work depends on a worker keeping the event loop alive.
+ */
+function neverHoldProcess(pool: PThreadPool): void {
+  const release = (w: PThreadWorker): void => {
+    w.unref()
+    w.ref = () => {}
+  }
+  for (const w of [...pool.unusedWorkers, ...pool.runningWorkers]) release(w)
+  const allocate = pool.allocateUnusedWorker.bind(pool)
+  pool.allocateUnusedWorker = () => {
+    allocate()
+    const added = pool.unusedWorkers[pool.unusedWorkers.length - 1]
+    if (added) release(added)
+  }
+}
+
+/** Ends the pthread workers of the wasm module this process started, if any (see `disposeWasmThreads`). */
+let terminatePool: (() => void) | undefined
+
+/**
+ * Terminates the threaded wasm build's workers. For long-lived hosts (servers, test runners) that are done with the
+ * wasm backend; call after `tf.removeBackend('wasm')`. Idempotent.
+ */
+export function disposeWasmThreads(): void {
+  terminatePool?.()
+  terminatePool = undefined
+}
+
+/**
  * Replaces tfjs-backend-wasm's backend factory with one that can start the threaded-SIMD build in Node.
  * `threads` > 1 needs SIMD (tfjs ships threads only in the SIMD build). Call before `tf.setBackend('wasm')`.
  */
@@ -142,6 +187,11 @@ export function registerNodeWasmFactory(threads: number): WasmBuild {
       dispose: module.cwrap('dispose', null, []),
     }
     Object.assign(module, { tfjs: tfjsBridge })
+    if (module.PThread) {
+      const pool = module.PThread
+      neverHoldProcess(pool)
+      terminatePool = () => pool.terminateAllThreads()
+    }
     setThreadsCount(threaded ? threads : 1)
     return new BackendWasm(module as unknown as BackendWasmModule)
   }

@@ -1,6 +1,6 @@
 import './register-core'
 
-export { initBackend } from './init-backend'
+export { initBackend, stopWasm } from './init-backend'
 export type { BackendInfo, Device, InitBackendOptions, WebGpuStartOptions } from './init-backend'
 export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
 // Data parallelism (src/data-parallel): N replicas in worker threads, gradients all-reduced through shared memory.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import os from 'node:os'
 import { loadNativeCpu } from './_native-hook'
-import { registerNodeWasmFactory } from './_wasm-node'
+import { disposeWasmThreads, registerNodeWasmFactory } from './_wasm-node'
 import './register-core'
 import { registerWasmTrainingKernels } from './wasm-kernels/register_all_kernels'
 
@@ -138,6 +138,20 @@ async function startWasm(threads: number | undefined, why: string): Promise<Back
     threads: actualThreads,
     simd,
   }
+}
+
+/**
+ * Releases the wasm backend (its heap) and ends its pthread workers, for long-lived hosts that are done with it (a
+ * server switching devices, a test runner). A program that just ends needs none of this: the workers never keep Node
+ * alive. `initBackend({ device: 'wasm' })` may be called again afterwards; wasm+native is released the same way.
+ *
+ * ```ts
+ * await initBackend({ device: 'wasm' }); /* ...train... *\/ stopWasm()
+ * ```
+ */
+export function stopWasm(): void {
+  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm')
+  disposeWasmThreads()
 }
 
 async function startAuto(threads: number | undefined): Promise<BackendInfo> {

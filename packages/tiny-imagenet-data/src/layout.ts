@@ -121,6 +121,7 @@ function listTrain(root: string, classes: TinyImageNetClasses, skipBad: boolean,
   const samples: Sample[] = []
   const trainDir = path.join(root, 'train')
   mustExist(trainDir, 'train folder')
+  const empty: string[] = []
   for (const wnid of classes.wnids) {
     const dir = path.join(trainDir, wnid, 'images')
     if (!existsSync(dir)) {
@@ -130,9 +131,17 @@ function listTrain(root: string, classes: TinyImageNetClasses, skipBad: boolean,
     }
     const boxes = readBoxes(path.join(trainDir, wnid, `${wnid}_boxes.txt`))
     // ImageFolder walks each class folder in sorted file-name order.
-    for (const name of readdirSync(dir).filter(isJpeg).sort()) {
+    const names = readdirSync(dir).filter(isJpeg).sort()
+    if (names.length === 0) empty.push(wnid)
+    for (const name of names) {
       samples.push({ path: path.join(dir, name), label: classes.index.get(wnid) as number, wnid, box: boxes.get(name) })
     }
+  }
+  // A class without images would keep its label and output unit but never be trained (ImageFolder refuses it too).
+  if (empty.length > 0) {
+    const where = empty.length === 1 ? path.join(trainDir, empty[0] as string, 'images') : trainDir
+    if (!skipBad) throw new Error(`${where}: found no .JPEG file for the class${empty.length > 1 ? 'es' : ''} ${empty.join(', ')} (each class needs at least one image in train/<wnid>/images)`)
+    for (const wnid of empty) skipped.push({ file: path.join(trainDir, wnid, 'images'), reason: 'class folder holds no .JPEG file' })
   }
   return samples
 }

@@ -184,7 +184,12 @@ export class TinyImageNetLoader {
     const submit = (): void => {
       const b = next++
       const slot = useRing ? this.takeSlot() : undefined
-      inflight.push({ result: this.run(order.slice(b * bs, Math.min((b + 1) * bs, this.count)), epoch, slot), slot })
+      const result = this.run(order.slice(b * bs, Math.min((b + 1) * bs, this.count)), epoch, slot)
+      // A prefetched batch may fail (a corrupt image) while the consumer is still busy with an earlier one. Marking
+      // the promise handled keeps that from becoming an unhandled rejection (which tfjs-backend-wasm turns into a
+      // crash dump); the error still reaches the consumer when it awaits this batch, or is dropped if it stops first.
+      result.catch(() => {})
+      inflight.push({ result, slot })
     }
     let current: number | undefined
     try {

@@ -7,7 +7,7 @@
 //   the download and can shadow the user's).
 // Prints one line per package and exits 1 when any check fails.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,11 +49,10 @@ try {
 
     if (!files.includes('package/LICENSE')) problems.push('no LICENSE in the tarball')
 
-    const shipped = files.filter((f) => /\.(c|m)?js$/.test(f))
-    const withEngine = shipped.filter((f) => {
-      const text = execFileSync('tar', ['-xzOf', tarball, f], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
-      return text.includes(ENGINE_MARKER)
-    })
+    const unpacked = path.join(out, path.basename(tarball, '.tgz'))
+    mkdirSync(unpacked)
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked])
+    const withEngine = files.filter((f) => /\.(c|m)?js$/.test(f) && readFileSync(path.join(unpacked, f), 'utf8').includes(ENGINE_MARKER))
     if (withEngine.length > 0) problems.push(`a copy of tfjs-core's engine in ${withEngine.join(', ')}`)
 
     if (problems.length === 0) console.log(`ok   ${name}: publint, attw, LICENSE, no bundled tfjs-core (${files.length} files)`)

@@ -80,7 +80,7 @@ describe('consumer project: packed tarballs installed with npm outside the works
     const out = await run(process.execPath, [path.join(REPO_ROOT, 'scripts/check-packages.mjs')], REPO_ROOT)
     expect(out.trim().split('\n').filter((l) => !l.startsWith('ok '))).toEqual([])
     expect(out.trim().split('\n')).toHaveLength(names.length)
-  })
+  }, 600_000)
 
   it('resolves dependencies between @tinylab packages (workspace:^) to the packed tarballs, one copy each', () => {
     const lock = JSON.parse(readFileSync(path.join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string }> }

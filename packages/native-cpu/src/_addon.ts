@@ -77,7 +77,8 @@ function loadAddon(): AddonState {
   const path = addonPath()
   if (!existsSync(path)) {
     const failure = existsSync(BUILD_FAILURE_PATH) ? ` (build failed: ${firstLine(readFileSync(BUILD_FAILURE_PATH, 'utf8'))})` : ''
-    return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing and ${PREBUILT_PACKAGE} is not installed${failure}; ${ENABLE_HINT}` }
+    const prebuilt = process.env['TINYLAB_NATIVE_CPU_PATH'] === undefined ? ` and ${PREBUILT_PACKAGE} is not installed` : ''
+    return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing${prebuilt}${failure}; ${ENABLE_HINT}` }
   }
   // libgomp reads its environment once, when the addon pulls it in. Its default (spin before sleeping) made a
   // ResNet step several times slower whenever other processes held the cores: every parallel region then waits a

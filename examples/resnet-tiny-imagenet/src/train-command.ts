@@ -9,7 +9,9 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
 import {
+  CHECKPOINT_FORMATS,
   CheckpointManager,
+  type CheckpointFormat,
   HostTensor,
   asTrainingState,
   loadCheckpoint,
@@ -56,6 +58,7 @@ const DEFAULTS = {
   devices: '1',
   logdir: 'runs',
   'checkpoint-epochs': '5,10',
+  'checkpoint-format': 'pth',
   stem: 'imagenet',
   augment: 'crop',
   'lr-schedule': 'step',
@@ -84,6 +87,7 @@ const flagHelp: [string, string][] = [
   ['--logdir DIR', 'parent of the run folder <Mon><dd>_<HH-MM-SS>_<arch> (default: runs)'],
   ['--save-dir DIR', 'where checkpoints go (default: the run folder)'],
   ['--checkpoint-epochs LIST', 'keep checkpoint_epochN after these many completed epochs (default: 5,10)'],
+  ['--checkpoint-format FMT', 'pth: checkpoint.pth.tar as main.py, for torch.load; safetensors (default: pth)'],
   [`--stem {${stems.join(',')}}`, '7x7/2 conv + max-pool (torchvision), or 3x3/1 conv without pool (default: imagenet)'],
   [`--augment {${augments.join(',')}}`, 'crop = RandomCrop(64, padding 4) + flip; rrc = RandomResizedCrop(64) + flip (default: crop)'],
   [`--lr-schedule {${schedules.join(',')}}`, 'StepLR(30, 0.1) as main.py, or CosineAnnealingLR(T_max = epochs) (default: step)'],
@@ -135,6 +139,7 @@ export interface TrainArgs {
   logdir: string
   saveDir: string | undefined
   checkpointEpochs: number[]
+  checkpointFormat: CheckpointFormat
   stem: ResNetStem
   augment: (typeof augments)[number]
   lrSchedule: (typeof schedules)[number]
@@ -174,6 +179,7 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
       logdir: { type: 'string' },
       'save-dir': { type: 'string' },
       'checkpoint-epochs': { type: 'string' },
+      'checkpoint-format': { type: 'string' },
       stem: { type: 'string' },
       augment: { type: 'string' },
       'lr-schedule': { type: 'string' },
@@ -234,6 +240,7 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
     logdir: get('logdir'),
     saveDir: values['save-dir'],
     checkpointEpochs,
+    checkpointFormat: choice('--checkpoint-format', get('checkpoint-format'), CHECKPOINT_FORMATS),
     stem: choice('--stem', get('stem'), stems),
     augment: choice('--augment', get('augment'), augments),
     lrSchedule: choice('--lr-schedule', get('lr-schedule'), schedules),
@@ -478,7 +485,7 @@ async function run(argv: string[]): Promise<number> {
   const runDir = path.join(args.logdir, runDirName(args.arch))
   const writer = new SummaryWriter({ runDir })
   const saveDir = args.saveDir ?? runDir
-  const checkpoints = await CheckpointManager.open({ dir: saveDir, keepEpochs: args.checkpointEpochs })
+  const checkpoints = await CheckpointManager.open({ dir: saveDir, keepEpochs: args.checkpointEpochs, format: args.checkpointFormat })
   const stepsLog = path.join(runDir, 'steps.jsonl')
   mkdirSync(runDir, { recursive: true })
   console.log(`=> run folder ${runDir} (TensorBoard: tensorboard --logdir ${args.logdir}); checkpoints in ${saveDir}`)

@@ -42,6 +42,7 @@ export function resnet(args: string[], watch?: (child: ChildProcess) => void): P
 export const smoke = (logdir: string): string[] => [
   'train', SUBSET, '--num-classes-subset', '10', '-b', '8', '--max-steps', '3', '--epochs', '2', '--lr', '0.05',
   '--device', 'wasm', '-j', '0', '-p', '1', '--micro-batch', '4', '--checkpoint-epochs', '1', '--logdir', logdir,
+  '--checkpoint-format', 'safetensors', // the default, pth, is tested in train-checkpoint-pth.slow.test.ts
 ]
 
 export function runDirOf(logdir: string): string {

@@ -81,7 +81,8 @@ describe('Ctrl-C (issue 19)', () => {
   let data = ''
   let whole = ''
   // 48 train images in batches of 4: 12 steps; 60 val images: 15 validation batches.
-  const args = (logdir: string): string[] => ['train', data, '-b', '4', '--epochs', '1', '--device', 'wasm', '-j', '0', '-p', '1', '--logdir', logdir]
+  const args = (logdir: string): string[] =>
+    ['train', data, '-b', '4', '--epochs', '1', '--device', 'wasm', '-j', '0', '-p', '1', '--checkpoint-format', 'safetensors', '--logdir', logdir]
   beforeAll(async () => {
     data = await ensureSyntheticDataset(path.join(tmp, 'sigint-data'), { classes: 3, trainPerClass: 16, valPerClass: 20, seed: 0 })
     const r = await resnet(args(path.join(tmp, 'whole')))

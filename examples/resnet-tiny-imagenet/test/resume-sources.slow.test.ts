@@ -15,7 +15,8 @@ let data = ''
 /** A finished 1-step run (epoch 1 of 2) to resume from. */
 let runDir = ''
 
-const base = (logdir: string): string[] => ['-b', '4', '--max-steps', '1', '--device', 'wasm', '-j', '0', '-p', '1', '--logdir', logdir]
+const base = (logdir: string): string[] =>
+  ['-b', '4', '--max-steps', '1', '--device', 'wasm', '-j', '0', '-p', '1', '--checkpoint-format', 'safetensors', '--logdir', logdir]
 
 beforeAll(async () => {
   data = await ensureSyntheticDataset(path.join(tmp, 'data'), { classes: 3, trainPerClass: 4, valPerClass: 2, seed: 0 })

@@ -1,4 +1,5 @@
-import { crc32 } from './_crc32'
+// CRC-32 (IEEE, as zip uses): Node's own, zlib's crc32 (node:zlib.crc32, Node >= 20.15).
+import { crc32 } from 'node:zlib'
 
 // Just enough of the zip format for torch.save archives: stored (uncompressed) entries, read through the central
 // directory (torch writes sizes in data descriptors, not in local headers), written with 64-byte aligned data like

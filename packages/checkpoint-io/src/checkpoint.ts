@@ -24,6 +24,12 @@ export interface TrainingState {
 
 export type CheckpointFormat = 'safetensors' | 'pth'
 
+/**
+ * The formats, main.py's first: 'pth' is a `torch.save` zip (`checkpoint.pth.tar`, opened by `torch.load` as is);
+ * 'safetensors' keeps the tensors in a safetensors file and the rest as JSON metadata.
+ */
+export const CHECKPOINT_FORMATS: readonly CheckpointFormat[] = ['pth', 'safetensors']
+
 /** Metadata key holding the JSON tree of the non-tensor state in TinyLab safetensors checkpoints. */
 export const STATE_METADATA_KEY = 'tinylab.state'
 

@@ -1,5 +1,5 @@
 import { type DataType, type Tensor, type Variable, tensor } from '@tensorflow/tfjs-core'
-import { type DType, HostTensor, type StateDict } from './host-tensor'
+import { type CheckpointValue, type DType, HostTensor, type StateDict } from './host-tensor'
 import { type TensorLayout, fromTorchLayout, toTorchLayout, torchShape } from './layout'
 
 /** The brief's shared contract: a model weight under its PyTorch state-dict key, stored in TinyLab layout. */
@@ -69,15 +69,34 @@ function fmtShape(shape: readonly number[]): string {
 }
 
 /**
+ * What `loadStateDict` accepts: a state dict (torch's `model.state_dict()`, or `torch.load` of a file saved from it),
+ * or a whole checkpoint that holds one under `state_dict` (imagenet main.py's format) — i.e. whatever `loadCheckpoint`
+ * returns.
+ */
+export type StateDictSource = Readonly<Record<string, CheckpointValue>>
+
+/** The state dict inside `source` (see `StateDictSource`); throws naming the entries that are not tensors. */
+export function stateDictOf(source: StateDictSource, what = 'state_dict'): StateDict {
+  const entries = Object.entries(source)
+  if (entries.every(([, v]) => v instanceof HostTensor)) return source as StateDict
+  const inner = source.state_dict
+  if (inner !== undefined && inner !== null && typeof inner === 'object' && !(inner instanceof HostTensor) && !(inner instanceof Uint8Array) && !Array.isArray(inner))
+    return stateDictOf(inner, `${what}['state_dict']`)
+  const bad = entries.filter(([, v]) => !(v instanceof HostTensor)).map(([k]) => k)
+  throw new Error(`${what}: expected a state dict (tensors by key) or a checkpoint with a 'state_dict' entry; not tensors: ${bad.join(', ')}`)
+}
+
+/**
  * Assigns a PyTorch state dict to a model's variables after checking every key, shape and dtype; all problems are
  * reported together, by name, in torch's wording. DataParallel's `module.` prefixes are stripped. Nothing is assigned
- * when there is an error.
+ * when there is an error. `source` may also be a whole checkpoint holding the state dict under `state_dict`.
  *
  * @example
- * const { state_dict } = await loadCheckpoint('resnet18.pth')   // torch.save(model.state_dict() ...) also works
- * loadStateDict(model.namedTensors(), state_dict as StateDict)
+ * loadStateDict(model.namedTensors(), await loadCheckpoint('resnet18.pth'))   // torch.save(model.state_dict(), ...)
+ * loadStateDict(model.namedTensors(), await loadCheckpoint('runs/x/checkpoint.pth.tar'))  // main.py's checkpoint
  */
-export function loadStateDict(named: readonly NamedTensor[], stateDict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
+export function loadStateDict(named: readonly NamedTensor[], from: StateDictSource, options: LoadStateDictOptions = {}): LoadStateDictResult {
+  const stateDict = stateDictOf(from)
   const strict = options.strict ?? true
   const source = new Map<string, HostTensor>()
   for (const [k, v] of Object.entries(stateDict)) source.set(k.startsWith('module.') ? k.slice('module.'.length) : k, v)

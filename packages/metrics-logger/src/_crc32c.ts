@@ -1,18 +1,11 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum TFRecord framing uses.
-const TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let i = 0; i < 256; i++) {
-    let c = i
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    t[i] = c >>> 0
-  }
-  return t
-})()
+import { createRequire } from 'node:module'
+
+// CRC-32C (Castagnoli), the checksum TFRecord framing uses, from SheetJS's crc-32 package (its `crc32c.js` entry).
+// Loaded with require in both builds: the file is CommonJS whose exports Node's ESM loader sees only as `default`.
+const CRC32C = createRequire(import.meta.url)('crc-32/crc32c.js') as typeof import('crc-32')
 
 export function crc32c(bytes: Uint8Array): number {
-  let c = 0xffffffff
-  for (let i = 0; i < bytes.length; i++) c = (TABLE[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
+  return CRC32C.buf(bytes) >>> 0
 }
 
 /** TensorFlow's masked CRC (tensorflow/core/lib/hash/crc32c.h `Mask`): rotate right by 15 and add a constant. */

@@ -1,5 +1,5 @@
 import { GLYPHS, GLYPH_HEIGHT, GLYPH_WIDTH } from './_bitmap-font'
-import { encodePng } from './_png'
+import { PNG } from 'pngjs'
 import { type ChartSpec, layoutChart } from './chart-layout'
 
 type RGB = [number, number, number]
@@ -117,5 +117,7 @@ export function lineChartPng(spec: ChartSpec): Buffer {
     img.rect(plot.right - 150, y - 1, plot.right - 126, y + 1, legendColor)
     img.text(s.name, plot.right - 120, y, [17, 17, 17])
   })
-  return encodePng(L.width, L.height, img.data)
+  const png = new PNG({ width: L.width, height: L.height, colorType: 6 })
+  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength)
+  return PNG.sync.write(png, { colorType: 6, deflateLevel: 9 })
 }

@@ -28,7 +28,7 @@ export async function loadNativeCpu(options: { threads: number }): Promise<Nativ
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(String(err))) {
       return {
         enabled: false,
-        reason: `${PACKAGE} is not installed (optional: npm install ${PACKAGE}; it builds against oneDNN: apt-get install libdnnl-dev g++)`,
+        reason: `${PACKAGE} is not installed (optional: npm install ${PACKAGE}; prebuilt with oneDNN for Linux x64 glibc, elsewhere it builds against the system oneDNN: apt-get install libdnnl-dev g++)`,
       }
     }
     return { enabled: false, reason: `${PACKAGE} failed to load: ${err instanceof Error ? err.message : String(err)}` }

@@ -8,7 +8,8 @@
 // the `.wasm` and the main script are resolved from node_modules (no network), and the worker script, which tfjs
 // ships only as a string export, is written once to a content-addressed file in the OS temp dir.
 import * as tf from '@tensorflow/tfjs-core'
-import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm'
+// Types only: the package is an optional peer, imported by initBackend when device 'wasm' is asked for.
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { createHash } from 'node:crypto'
 import { existsSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -38,6 +39,8 @@ type EmscriptenFactory = (config: {
   onAbort?: (what: unknown) => void
 }) => Promise<EmscriptenModule>
 type BackendWasmModule = ConstructorParameters<typeof BackendWasm>[0]
+/** What we use of `@tensorflow/tfjs-backend-wasm`, handed in by the caller that imported it. */
+export type TfjsBackendWasm = Pick<typeof import('@tensorflow/tfjs-backend-wasm'), 'BackendWasm' | 'setThreadsCount'>
 
 export interface WasmBuild {
   /** The emscripten build that was loaded. */
@@ -146,7 +149,7 @@ export function disposeWasmThreads(): void {
  * Replaces tfjs-backend-wasm's backend factory with one that can start the threaded-SIMD build in Node.
  * `threads` > 1 needs SIMD (tfjs ships threads only in the SIMD build). Call before `tf.setBackend('wasm')`.
  */
-export function registerNodeWasmFactory(threads: number): WasmBuild {
+export function registerNodeWasmFactory(wasm: TfjsBackendWasm, threads: number): WasmBuild {
   const outDir = wasmOutDir()
   const simd = hasWasmSimd()
   const threaded = simd && threads > 1
@@ -192,8 +195,8 @@ export function registerNodeWasmFactory(threads: number): WasmBuild {
       neverHoldProcess(pool)
       terminatePool = () => pool.terminateAllThreads()
     }
-    setThreadsCount(threaded ? threads : 1)
-    return new BackendWasm(module as unknown as BackendWasmModule)
+    wasm.setThreadsCount(threaded ? threads : 1)
+    return new wasm.BackendWasm(module as unknown as BackendWasmModule)
   }
 
   // tfjs registered 'wasm' (priority 2) when its package was imported; swap in our factory under the same name so

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { initBackend } from './init-backend'
 import type { Device } from './init-backend'
 
@@ -40,9 +40,14 @@ describe('initBackend', () => {
     await expect(initBackend({ device: 'wasm', threads: 0 })).rejects.toThrow(/threads must be an integer from 1 to 8 .*got 0/)
   })
 
-  it("switches to 'cpu' and back in one process", async () => {
+  it("switches to 'cpu' and back in one process, without tfjs's install-tfjs-node banner", async () => {
+    const warnings: string[] = []
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.join(' ')))
     expect((await initBackend({ device: 'cpu' })).backend).toBe('cpu')
     expect(tf.getBackend()).toBe('cpu')
+    expect(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]).toBe(3) // the first write is where tfjs prints it
+    warn.mockRestore()
+    expect(warnings.join('\n')).not.toMatch(/TensorFlow\.js in Node/)
     const again = await initBackend({ device: 'wasm' })
     expect(again.threads).toBe(2) // the running wasm backend keeps its pool
     expect(again.reason).toMatch(/already started/)

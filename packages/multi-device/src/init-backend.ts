@@ -93,7 +93,19 @@ async function startCpu(): Promise<BackendInfo> {
     )
   }
   await setBackendOrThrow('cpu', 'the pure-JS cpu backend')
+  silenceNodeBanner()
   return { backend: 'cpu', device: 'cpu', reason: 'requested: pure-JS cpu backend (slow; the reference in parity tests)' }
+}
+
+/**
+ * tfjs-backend-cpu prints a "looks like you are running TensorFlow.js in Node.js ... install tfjs-node" banner on its
+ * first tensor write when IS_NODE. The cpu device here is chosen on purpose (the reference in parity tests), and the
+ * banner would land in every command's output; it is gated by the backend's own `firstUse` flag, so clear that flag
+ * rather than turning on PROD mode, which would also drop tfjs's argument checks.
+ */
+function silenceNodeBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null
+  if (cpu !== null && cpu.firstUse === true) cpu.firstUse = false
 }
 
 function defaultThreads(): number {
@@ -117,7 +129,7 @@ async function startWasm(threads: number | undefined, why: string): Promise<Back
   const active = tf.findBackend('wasm') as { wasm?: unknown } | null
   let build: ReturnType<typeof registerNodeWasmFactory> | undefined
   if (active === null) {
-    build = registerNodeWasmFactory(wanted)
+    build = registerNodeWasmFactory(wasm, wanted)
     if (!wasmKernelsRegistered) {
       // Before setBackend: the engine runs each kernel's setupFunc when the backend instance is created.
       registerWasmTrainingKernels()

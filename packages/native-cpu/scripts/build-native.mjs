@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Builds the oneDNN addon with node-gyp against the local Node headers, never downloading anything.
-// Runs as this package's `install` script: it must never fail an install, so on any problem it writes the reason to
-// build/build-failure.txt (loadNativeCpu() reports it) and exits 0. `--strict` (CI, `pnpm build:native`) exits 1.
+// This package's `install` script, and `pnpm build:native` (`--strict`). Prints one line saying which path it took:
+// 1. install only: the prebuilt addon of the platform package (@tinylab/native-cpu-linux-x64-gnu, an optional
+//    dependency npm installs on Linux x64 glibc only, with oneDNN bundled) loads: use it, build nothing;
+// 2. otherwise build the oneDNN addon with node-gyp against the local Node headers and the system oneDNN, never
+//    downloading anything.
+// An install must never fail, so on any problem it writes the reason to build/build-failure.txt (loadNativeCpu()
+// reports it) and exits 0. `--strict` (CI, `pnpm build:native`) always builds from source and exits 1 on failure.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -15,7 +19,7 @@ const addonPath = path.join(root, 'build', 'Release', 'tinylab_native_cpu.node')
 
 function finish(reason) {
   if (reason === null) {
-    console.log(`@tinylab/native-cpu: built ${addonPath}`)
+    console.log(`@tinylab/native-cpu: built from source against the system oneDNN: ${addonPath}`)
     process.exit(0)
   }
   mkdirSync(path.dirname(failurePath), { recursive: true })
@@ -63,8 +67,31 @@ function hasOneDnnHeaders() {
   return dirs.some((dir) => dir && existsSync(path.join(dir, 'oneapi', 'dnnl', 'dnnl.hpp')))
 }
 
+const PREBUILT = '@tinylab/native-cpu-linux-x64-gnu'
+
+/** The platform package's addon when it is installed and loads here (its libraries resolve), else why not. */
+function prebuiltAddon() {
+  let file
+  try {
+    file = createRequire(path.join(root, 'package.json')).resolve(`${PREBUILT}/tinylab_native_cpu.node`)
+  } catch {
+    return { reason: `${PREBUILT} is not installed (it exists for Linux x64 with glibc)` }
+  }
+  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}).info()`], { encoding: 'utf8' })
+  if (probe.status !== 0) return { reason: `${file} does not load: ${(probe.stderr ?? '').trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}` }
+  return { file }
+}
+
 if (process.env.TINYLAB_NATIVE_CPU === '0') finish('skipped: TINYLAB_NATIVE_CPU=0')
 rmSync(failurePath, { force: true })
+if (!strict) {
+  const prebuilt = prebuiltAddon()
+  if (prebuilt.file !== undefined) {
+    console.log(`@tinylab/native-cpu: using the prebuilt addon ${prebuilt.file} (oneDNN bundled, nothing to compile)`)
+    process.exit(0)
+  }
+  console.log(`@tinylab/native-cpu: no prebuilt addon (${prebuilt.reason}); building from source`)
+}
 if (!hasOneDnnHeaders()) finish('oneDNN headers (oneapi/dnnl/dnnl.hpp) not found: apt-get install libdnnl-dev')
 const nodeGyp = findNodeGyp()
 if (!nodeGyp) finish('node-gyp not found (it ships with npm and pnpm)')

@@ -32,7 +32,8 @@ export type AddonState = { addon: NativeAddon; path: string } | { addon: null; r
 
 export const ENABLE_HINT =
   'to enable it: `apt-get install libdnnl-dev g++ make python3`, then `pnpm rebuild @tinylab/native-cpu` ' +
-  '(or `pnpm --filter @tinylab/native-cpu build:native`)'
+  '(or `pnpm --filter @tinylab/native-cpu build:native`); on Linux x64 with glibc a reinstall that lets npm fetch ' +
+  'the optional @tinylab/native-cpu-linux-x64-gnu needs neither'
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url))
 /** Where scripts/build-native.mjs puts the addon, and where it writes why a build failed. */
@@ -52,14 +53,32 @@ export function resetAddonStateForTests(): void {
   state = undefined
 }
 
+const PREBUILT_PACKAGE = '@tinylab/native-cpu-linux-x64-gnu'
+
+/**
+ * Where the addon is: TINYLAB_NATIVE_CPU_PATH, else a source build in this package (scripts/build-native.mjs), else
+ * the prebuilt one of the platform package (an optional dependency, installed on Linux x64 glibc only).
+ */
+function addonPath(): string {
+  const fromEnv = process.env['TINYLAB_NATIVE_CPU_PATH']
+  if (fromEnv !== undefined) return fromEnv
+  if (existsSync(DEFAULT_ADDON_PATH)) return DEFAULT_ADDON_PATH
+  try {
+    return createRequire(import.meta.url).resolve(`${PREBUILT_PACKAGE}/tinylab_native_cpu.node`)
+  } catch {
+    return DEFAULT_ADDON_PATH
+  }
+}
+
 function loadAddon(): AddonState {
   if (process.env['TINYLAB_NATIVE_CPU'] === '0') {
     return { addon: null, reason: 'native CPU kernels disabled by TINYLAB_NATIVE_CPU=0' }
   }
-  const path = process.env['TINYLAB_NATIVE_CPU_PATH'] ?? DEFAULT_ADDON_PATH
+  const path = addonPath()
   if (!existsSync(path)) {
     const failure = existsSync(BUILD_FAILURE_PATH) ? ` (build failed: ${firstLine(readFileSync(BUILD_FAILURE_PATH, 'utf8'))})` : ''
-    return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing${failure}; ${ENABLE_HINT}` }
+    const prebuilt = process.env['TINYLAB_NATIVE_CPU_PATH'] === undefined ? ` and ${PREBUILT_PACKAGE} is not installed` : ''
+    return { addon: null, reason: `@tinylab/native-cpu addon not built: ${path} is missing${prebuilt}${failure}; ${ENABLE_HINT}` }
   }
   // libgomp reads its environment once, when the addon pulls it in. Its default (spin before sleeping) made a
   // ResNet step several times slower whenever other processes held the cores: every parallel region then waits a

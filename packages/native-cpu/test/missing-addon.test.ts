@@ -2,7 +2,7 @@
 // to enable them, leaves the wasm backend untouched, and its install script exits 0 when compilation fails.
 import * as tf from '@tensorflow/tfjs-core'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +12,8 @@ import { enableNativeKernels, loadNativeCpu } from '../src/index'
 import { startCpuAndWasm } from './_backends'
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The platform package's addon (packages/native-cpu-linux-x64-gnu, filled by `pnpm build:prebuilt`). */
+const PREBUILT = path.resolve(packageRoot, '..', 'native-cpu-linux-x64-gnu', 'tinylab_native_cpu.node')
 
 function withEnv(vars: Record<string, string | undefined>): void {
   for (const [k, v] of Object.entries(vars)) {
@@ -74,15 +76,38 @@ describe('install script', () => {
       for (const entry of ['binding.gyp', 'csrc', 'scripts', 'package.json']) {
         cpSync(path.join(packageRoot, entry), path.join(dir, entry), { recursive: true })
       }
-      const env = { ...process.env, CXX: '/nonexistent/g++', CC: '/nonexistent/gcc' }
+      // No NODE_PATH: pnpm's bin shims set one that reaches the workspace's packages, the prebuilt one included.
+      const env = { ...process.env, NODE_PATH: '', CXX: '/nonexistent/g++', CC: '/nonexistent/gcc' }
       const script = path.join(dir, 'scripts', 'build-native.mjs')
       const lenient = spawnSync(process.execPath, [script], { cwd: dir, env, encoding: 'utf8' })
       expect(lenient.status).toBe(0)
+      expect(lenient.stdout).toMatch(/^@tinylab\/native-cpu: no prebuilt addon \(@tinylab\/native-cpu-linux-x64-gnu is not installed .*\); building from source$/m)
       expect(lenient.stderr).toContain('native kernels not built')
       expect(existsSync(path.join(dir, 'build', 'Release', 'tinylab_native_cpu.node'))).toBe(false)
       expect(readFileSync(path.join(dir, 'build', 'build-failure.txt'), 'utf8')).toMatch(/^no C\+\+ toolchain \(\/nonexistent\/(g\+\+|gcc) not found\): apt-get install g\+\+/)
       const strict = spawnSync(process.execPath, [script, '--strict'], { cwd: dir, env, encoding: 'utf8' })
       expect(strict.status).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.skipIf(!existsSync(PREBUILT))('with the platform package installed, uses its prebuilt addon and compiles nothing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'native-cpu-prebuilt-'))
+    try {
+      for (const entry of ['binding.gyp', 'csrc', 'scripts', 'package.json']) {
+        cpSync(path.join(packageRoot, entry), path.join(dir, entry), { recursive: true })
+      }
+      mkdirSync(path.join(dir, 'node_modules', '@tinylab'), { recursive: true })
+      symlinkSync(path.dirname(PREBUILT), path.join(dir, 'node_modules', '@tinylab', 'native-cpu-linux-x64-gnu'))
+      // A compiler that does not exist: the prebuilt path must not need one.
+      const env = { ...process.env, NODE_PATH: '', CXX: '/nonexistent/g++', CC: '/nonexistent/gcc' }
+      const install = spawnSync(process.execPath, [path.join(dir, 'scripts', 'build-native.mjs')], { cwd: dir, env, encoding: 'utf8' })
+      expect(install.status).toBe(0)
+      expect(install.stdout.trim().split('\n')).toEqual([
+        `@tinylab/native-cpu: using the prebuilt addon ${PREBUILT} (oneDNN bundled, nothing to compile)`, // through the link
+      ])
+      expect(existsSync(path.join(dir, 'build'))).toBe(false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -6,6 +6,7 @@
  * Read top to bottom: the layers (Conv2d, BatchNorm2d, Linear), the two residual blocks, ResNet, then the factories.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { batchNormTraining } from './batch-norm-training'
 import type { NamedTensor, TensorLayout } from './named-tensor'
 import { createRandom, type Random } from './_random'
@@ -361,6 +362,27 @@ export class ResNet {
   /** Parameters and buffers under their torchvision state_dict keys, in state_dict order. */
   namedTensors(): NamedTensor[] {
     return [...this.tensors]
+  }
+
+  /**
+   * torch's `model.state_dict()`: every parameter and buffer under its PyTorch key, copied to host memory in PyTorch
+   * layout, ready for `saveCheckpoint` or `torch.load`.
+   */
+  stateDict(): Promise<StateDict> {
+    return toStateDict(this.namedTensors())
+  }
+
+  /**
+   * torch's `model.load_state_dict(sd, strict)`: `source` is a state dict or a checkpoint holding one under `state_dict`
+   * (whatever `loadCheckpoint` returns). Missing and unexpected keys are errors unless `strict: false`; shape and dtype
+   * mismatches always are; every problem is listed in one error and nothing is assigned then.
+   *
+   * ```ts
+   * model.loadStateDict(await loadCheckpoint('checkpoint.pth.tar'))
+   * ```
+   */
+  loadStateDict(source: StateDictSource, options: { strict?: boolean } = {}): LoadStateDictResult {
+    return loadStateDict(this.namedTensors(), source, { strict: options.strict ?? true, modelName: 'ResNet' })
   }
 
   /** The trainable tensors only (`model.parameters()` in torch). */

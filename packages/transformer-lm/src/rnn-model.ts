@@ -4,6 +4,7 @@
  * `rnn.weight_hh_l0`, `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, … per layer, `decoder.weight`, `decoder.bias`.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { dropout, Registry, uniform } from './_layers'
 import { logSoftmax } from './log-softmax'
 import type { NamedTensor } from './named-tensor'
@@ -91,6 +92,27 @@ export class RNNModel {
 
   namedTensors(): NamedTensor[] {
     return [...this.registry.entries]
+  }
+
+  /**
+   * torch's `model.state_dict()`: every parameter and buffer under its PyTorch key, copied to host memory in PyTorch
+   * layout, ready for `saveCheckpoint` or `torch.load`.
+   */
+  stateDict(): Promise<StateDict> {
+    return toStateDict(this.namedTensors())
+  }
+
+  /**
+   * torch's `model.load_state_dict(sd, strict)`: `source` is a state dict or a checkpoint holding one under `state_dict`
+   * (whatever `loadCheckpoint` returns). Missing and unexpected keys are errors unless `strict: false`; shape and dtype
+   * mismatches always are; every problem is listed in one error and nothing is assigned then.
+   *
+   * ```ts
+   * model.loadStateDict(await loadCheckpoint('checkpoint.pth.tar'))
+   * ```
+   */
+  loadStateDict(source: StateDictSource, options: { strict?: boolean } = {}): LoadStateDictResult {
+    return loadStateDict(this.namedTensors(), source, { strict: options.strict ?? true, modelName: 'RNNModel' })
   }
 
   parameters(): NamedTensor[] {

@@ -1,0 +1,20 @@
+/**
+ * TinyLab's fused kernels: names and contracts in one place. The names are the API: @tinylab/resnet-models,
+ * @tinylab/train-loop and @tinylab/transformer-lm look each one up with `tf.getKernel(name, tf.getBackend())` and
+ * compose the same math from tfjs ops when the active backend lacks it (@tinylab/native-cpu implements the same names
+ * for 'wasm+native'). All tensors float32.
+ *
+ * - `TinylabBatchNormTraining`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`;
+ *   outputs `[y, mean, variance, rstd]` with the batch's mean and biased variance over all axes but the last, and
+ *   rstd = 1/√(variance + epsilon).
+ * - `TinylabBatchNormTrainingGrad`: inputs `{ dy, x, mean, rstd, gamma }`; outputs `[dx, dgamma, dbeta]`.
+ * - `TinylabSGDMomentum`: inputs `{ param, grad, buffer }` (one shape); attrs `{ lr, momentum, dampening, weightDecay,
+ *   nesterov }`; outputs `[param', buffer']` of torch.optim.SGD's step with an existing momentum buffer.
+ * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
+ * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
+ */
+export const BATCH_NORM_TRAINING = 'TinylabBatchNormTraining'
+export const BATCH_NORM_TRAINING_GRAD = 'TinylabBatchNormTrainingGrad'
+export const SGD_MOMENTUM = 'TinylabSGDMomentum'
+export const LOG_SOFTMAX = 'TinylabLogSoftmax'
+export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'

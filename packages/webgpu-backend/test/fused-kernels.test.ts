@@ -1,0 +1,95 @@
+/**
+ * TinyLab's fused kernels on WebGPU (kernel_names.ts has their contracts) against the same math composed from tfjs
+ * ops on the cpu backend: batch norm in training mode and its gradient, SGD with momentum, log-softmax and its
+ * gradient. Odd sizes on purpose: channels not a multiple of 4 or of the 16-channel tile, batch 1, one channel,
+ * rows much longer than a workgroup.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { seeded } from '@tinylab/test-utils/kernel-cases'
+import { describeKernelParity } from './_parity'
+import type { KernelParityCase } from './_parity'
+
+const EPS = 1e-5
+
+function bnInputs(shape: number[], seed: number): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor; dy: tf.Tensor } {
+  const c = shape[shape.length - 1] as number
+  // An offset mean (3) checks the variance is taken around the mean, not as E[x²] − E[x]².
+  return { x: tf.add(seeded(shape, seed, 2), 3), gamma: tf.add(seeded([c], seed + 1, 0.5), 1), beta: seeded([c], seed + 2), dy: seeded(shape, seed + 3) }
+}
+
+function batchNormCase(shape: number[], seed: number): KernelParityCase {
+  const axes = shape.slice(0, -1).map((_, i) => i)
+  return {
+    name: `TinylabBatchNormTraining + Grad [${shape}]`,
+    reference: () => {
+      const { x, gamma, beta, dy } = bnInputs(shape, seed)
+      const { mean, variance } = tf.moments(x, axes)
+      const f = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+        const m = tf.moments(xs, axes)
+        return tf.batchNorm(xs, m.mean, m.variance, b, g, EPS)
+      }
+      const [dx, dgamma, dbeta] = tf.grads(f)([x, gamma, beta], dy) as [tf.Tensor, tf.Tensor, tf.Tensor]
+      return [f(x, gamma, beta), mean, variance, tf.rsqrt(tf.add(variance, EPS)), dx, dgamma, dbeta]
+    },
+    webgpu: () => {
+      const { x, gamma, beta, dy } = bnInputs(shape, seed)
+      const [y, mean, variance, rstd] = tf.engine().runKernel('TinylabBatchNormTraining', { x, gamma, beta }, { epsilon: EPS }) as tf.Tensor[]
+      const grads = tf.engine().runKernel('TinylabBatchNormTrainingGrad', { dy, x, mean: mean as tf.Tensor, rstd: rstd as tf.Tensor, gamma }) as tf.Tensor[]
+      return [y, mean, variance, rstd, ...grads] as tf.Tensor[]
+    },
+  }
+}
+
+interface SgdAttrs { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+
+function sgdCase(shape: number[], attrs: SgdAttrs, seed: number): KernelParityCase {
+  const inputs = (): { param: tf.Tensor; grad: tf.Tensor; buffer: tf.Tensor } => ({ param: seeded(shape, seed), grad: seeded(shape, seed + 1), buffer: seeded(shape, seed + 2) })
+  return {
+    name: `TinylabSGDMomentum [${shape}] ${JSON.stringify(attrs)}`,
+    reference: () => {
+      // torch.optim.SGD's _single_tensor_sgd with an existing momentum buffer.
+      const { param, grad, buffer } = inputs()
+      const d = tf.add(grad, tf.mul(param, attrs.weightDecay))
+      const buf = tf.add(tf.mul(buffer, attrs.momentum), tf.mul(d, 1 - attrs.dampening))
+      const step = attrs.nesterov ? tf.add(d, tf.mul(buf, attrs.momentum)) : buf
+      return [tf.sub(param, tf.mul(step, attrs.lr)), buf]
+    },
+    webgpu: () => tf.engine().runKernel('TinylabSGDMomentum', inputs(), { ...attrs }) as tf.Tensor[],
+  }
+}
+
+function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelParityCase {
+  const inputs = (): { logits: tf.Tensor; dy: tf.Tensor } => ({ logits: seeded(shape, seed, scale), dy: seeded(shape, seed + 1) })
+  return {
+    name: `TinylabLogSoftmax + Grad [${shape}] scale ${scale}`,
+    reference: () => {
+      const { logits, dy } = inputs()
+      return [tf.logSoftmax(logits), tf.grad((x: tf.Tensor) => tf.logSoftmax(x))(logits, dy)]
+    },
+    webgpu: () => {
+      const { logits, dy } = inputs()
+      const y = tf.engine().runKernel('TinylabLogSoftmax', { logits }) as tf.Tensor
+      return [y, tf.engine().runKernel('TinylabLogSoftmaxGrad', { dy, y }) as tf.Tensor]
+    },
+  }
+}
+
+const momentum: SgdAttrs = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false }
+
+describeKernelParity('fused kernels', [
+  batchNormCase([2, 5, 5, 3], 10),
+  batchNormCase([1, 7, 7, 17], 20),
+  batchNormCase([3, 4, 4, 33], 30),
+  batchNormCase([4, 8, 8, 64], 40),
+  batchNormCase([2, 3, 3, 1], 50),
+  batchNormCase([37, 6], 60),
+  sgdCase([3], momentum, 70),
+  sgdCase([5, 7], { ...momentum, nesterov: true }, 80),
+  sgdCase([3, 3, 5, 17], { ...momentum, dampening: 0.1, weightDecay: 0 }, 90),
+  sgdCase([1001], { lr: 20, momentum: 0.5, dampening: 0, weightDecay: 5e-4, nesterov: false }, 100),
+  logSoftmaxCase([7], 110, 3),
+  logSoftmaxCase([3, 5], 120, 3),
+  logSoftmaxCase([2, 3, 1000], 130, 10),
+  logSoftmaxCase([4, 33278], 140, 5),
+  logSoftmaxCase([300, 3], 150, 50),
+])

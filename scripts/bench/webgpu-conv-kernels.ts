@@ -1,13 +1,15 @@
 /**
- * Wall time of each convolution kernel of a ResNet-18 training step (64×64 images) on WebGPU, tfjs-backend-webgpu's
- * own kernels against TinyLab's (startWebGpu's `tinylabKernels`), measured in the same process one after the other.
+ * Time of the convolution kernels TinyLab replaces (Conv2DBackpropFilter) at each convolution shape of a ResNet-18
+ * training step (64×64 images) on WebGPU, tfjs-backend-webgpu's own kernel against TinyLab's (startWebGpu's
+ * `tinylabKernels`), measured in the same process one after the other.
  *
- *   vite-node --config vite.config.ts scripts/bench/webgpu-conv-kernels.ts -- [--batch 64]
+ *   vite-node --config vite.config.ts scripts/bench/webgpu-conv-kernels.ts -- [--batch 64] [--kernels Conv2D,...]
  *
- * Each kernel runs once to compile, then repeatedly until 1 s has passed (at least twice); the time is the mean per
- * call including the readback of the last result. On lavapipe this is CPU time, so other load on the machine shows:
- * the load average is printed with the results. One JSON line per (kernel set, shape, kernel) on stdout, and a
- * per-step total (each shape times its count in ResNet-18) last.
+ * Each kernel runs once to compile, then repeatedly until 1 s has passed (at least twice), each call read back. Two
+ * figures per call: wall ms, and process CPU ms (user + system): on lavapipe the GPU is this process's own threads, so
+ * CPU time stays meaningful when other jobs load the machine, wall time does not (the load average is printed too).
+ * One JSON line per (kernel set, shape, kernel) on stdout, and the per-step totals (each shape times its count in
+ * ResNet-18) last.
  */
 import '@tensorflow/tfjs-core/dist/register_all_gradients'
 import * as tf from '@tensorflow/tfjs-core'
@@ -33,26 +35,29 @@ const SHAPES: ConvShape[] = [
 
 type Pad = [[number, number], [number, number], [number, number], [number, number]]
 
-async function timeMs(run: () => tf.Tensor): Promise<number> {
+interface Timing { wallMs: number; cpuMs: number }
+
+async function time(run: () => tf.Tensor): Promise<Timing> {
   const warm = run()
   await warm.data()
   warm.dispose()
   let calls = 0
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   while (calls < 2 || performance.now() - start < 1000) {
     const out = run()
-    calls++
-    if (calls >= 2 && performance.now() - start >= 1000) await out.data()
-    else if (calls === 1) await out.data()
+    await out.data()
     out.dispose()
+    calls++
   }
-  return (performance.now() - start) / calls
+  const cpu = process.cpuUsage(cpuStart)
+  return { wallMs: (performance.now() - start) / calls, cpuMs: (cpu.user + cpu.system) / 1000 / calls }
 }
 
-async function measure(kernels: 'tfjs' | 'tinylab', batch: number): Promise<Map<string, number>> {
+async function measure(kernels: 'tfjs' | 'tinylab', batch: number, names: string[]): Promise<Map<string, Timing>> {
   await startWebGpu({ tinylabKernels: kernels === 'tinylab' })
   tf.env().set('WEBGPU_CPU_FORWARD', false)
-  const totals = new Map<string, number>()
+  const totals = new Map<string, Timing>()
   for (const s of SHAPES) {
     const pad: Pad = [[0, 0], [s.pad, s.pad], [s.pad, s.pad], [0, 0]]
     const x = tf.randomUniform([batch, s.h, s.h, s.cin]) as tf.Tensor4D
@@ -65,10 +70,13 @@ async function measure(kernels: 'tfjs' | 'tinylab', batch: number): Promise<Map<
       Conv2DBackpropFilter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
       Conv2DBackpropInput: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor,
     }
-    for (const [kernel, run] of Object.entries(runs)) {
-      const ms = await timeMs(run)
-      totals.set(kernel, (totals.get(kernel) ?? 0) + ms * s.count)
-      console.log(JSON.stringify({ kernels, batch, shape: s.name, kernel, ms: Number(ms.toFixed(2)), load: loadavg()[0] }))
+    for (const kernel of names) {
+      const run = runs[kernel]
+      if (run === undefined) throw new Error(`webgpu-conv-kernels: unknown kernel ${kernel} (use ${Object.keys(runs).join(', ')})`)
+      const t = await time(run)
+      const sum = totals.get(kernel) ?? { wallMs: 0, cpuMs: 0 }
+      totals.set(kernel, { wallMs: sum.wallMs + t.wallMs * s.count, cpuMs: sum.cpuMs + t.cpuMs * s.count })
+      console.log(JSON.stringify({ kernels, batch, shape: s.name, kernel, wallMs: round(t.wallMs), cpuMs: round(t.cpuMs), load: loadavg()[0] }))
     }
     tf.dispose([x, w, y, dy])
   }
@@ -76,11 +84,21 @@ async function measure(kernels: 'tfjs' | 'tinylab', batch: number): Promise<Map<
   return totals
 }
 
-const batchFlag = process.argv.indexOf('--batch')
-const batch = batchFlag >= 0 ? Number(process.argv[batchFlag + 1]) : 64
-if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`webgpu-conv-kernels: --batch must be a positive integer, got ${process.argv[batchFlag + 1]}`)
+const round = (v: number): number => Number(v.toFixed(1))
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name)
+  return i >= 0 ? (process.argv[i + 1] ?? '') : fallback
+}
+const batch = Number(flag('--batch', '64'))
+if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`webgpu-conv-kernels: --batch must be a positive integer, got ${flag('--batch', '')}`)
+const names = flag('--kernels', 'Conv2DBackpropFilter').split(',')
 // tfjs's kernels first: TinyLab's, once registered, stay for the rest of the process.
-const tfjs = await measure('tfjs', batch)
-const tinylab = await measure('tinylab', batch)
-const perStep = Object.fromEntries([...tfjs].map(([k, ms]) => [k, { tfjsMs: Number(ms.toFixed(1)), tinylabMs: Number((tinylab.get(k) ?? NaN).toFixed(1)) }]))
+const tfjs = await measure('tfjs', batch, names)
+const tinylab = await measure('tinylab', batch, names)
+const perStep = Object.fromEntries(
+  [...tfjs].map(([k, t]) => {
+    const mine = tinylab.get(k) ?? { wallMs: NaN, cpuMs: NaN }
+    return [k, { tfjsWallMs: round(t.wallMs), tinylabWallMs: round(mine.wallMs), tfjsCpuMs: round(t.cpuMs), tinylabCpuMs: round(mine.cpuMs) }]
+  }),
+)
 console.log(JSON.stringify({ batch, perStep, loadavg: loadavg().map((l) => Number(l.toFixed(2))) }))

@@ -1,4 +1,4 @@
-export { FUSED_SGD_KERNEL, SGD } from './sgd'
+export { FUSED_SGD_KERNEL, FUSED_SGD_MULTI_KERNEL, SGD } from './sgd'
 export type { SGDOptions, SGDParamGroup, SGDStateDict, TrainableParam } from './sgd'
 export { clipGradNorm } from './clip-grad-norm'
 export type { ClipResult } from './clip-grad-norm'

@@ -5,22 +5,26 @@
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
 import { addNConfig } from './AddN'
+import { batchNormRunningStatsConfig } from './BatchNormRunningStats'
 import { batchNormTrainingConfig } from './BatchNormTraining'
 import { batchNormTrainingGradConfig } from './BatchNormTrainingGrad'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
 import { logSoftmaxConfig } from './LogSoftmax'
 import { logSoftmaxGradConfig } from './LogSoftmaxGrad'
 import { sgdMomentumConfig } from './SgdMomentum'
+import { sgdMomentumMultiConfig } from './SgdMomentumMulti'
 import { saveUpstreamKernel } from './_upstream'
 
 const kernelConfigs: KernelConfig[] = [
   addNConfig,
+  batchNormRunningStatsConfig,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
   conv2DBackpropFilterConfig,
   logSoftmaxConfig,
   logSoftmaxGradConfig,
   sgdMomentumConfig,
+  sgdMomentumMultiConfig,
 ]
 
 let registered = false

@@ -1,8 +1,8 @@
 /**
  * TinyLab's fused kernels on WebGPU (kernel_names.ts has their contracts) against the same math composed from tfjs
  * ops on the cpu backend: batch norm in training mode, its gradient and its running statistics, SGD with and without
- * momentum, log-softmax and its gradient. Odd sizes on purpose: channels not a multiple of 4 or of the 16-channel tile, batch 1, one channel,
- * rows much longer than a workgroup.
+ * momentum, squared norms for gradient clipping, log-softmax and its gradient. Odd sizes on purpose: channels not a
+ * multiple of 4 or of the 16-channel tile, batch 1, one channel, rows much longer than a workgroup.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { seeded } from '@tinylab/test-utils/kernel-cases'
@@ -93,6 +93,18 @@ function sgdMultiCase(shapes: number[][], attrs: SgdAttrs, seed: number): Kernel
   }
 }
 
+function sumSquaresCase(shapes: number[][], seed: number): KernelParityCase {
+  const inputs = (): tf.Tensor[] => shapes.map((shape, i) => seeded(shape, seed + i, 1 + (i % 3)))
+  return {
+    name: `TinylabSumSquares ${shapes.length} tensors, ${shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)} values`,
+    reference: () => [tf.stack(inputs().map((x) => tf.sum(tf.square(x))))],
+    webgpu: () => {
+      const named = Object.fromEntries(inputs().map((x, i) => [`x${i}`, x]))
+      return [tf.engine().runKernel('TinylabSumSquares', named, { count: shapes.length }) as tf.Tensor]
+    },
+  }
+}
+
 function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelParityCase {
   const inputs = (): { logits: tf.Tensor; dy: tf.Tensor } => ({ logits: seeded(shape, seed, scale), dy: seeded(shape, seed + 1) })
   return {
@@ -129,6 +141,9 @@ describeKernelParity('fused kernels', [
   sgdMultiCase([[5], [1], [2, 3], [300, 7], [9], [64, 200], [11]], { ...momentum, nesterov: true }, 210),
   sgdMultiCase([[13]], momentum, 220),
   sgdMultiCase([[40, 5], [3], [17], [2]], { lr: 20, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, 230),
+  sumSquaresCase([[7]], 300),
+  sumSquaresCase([[70001], [3, 3], [1], [200, 33]], 310),
+  sumSquaresCase(Array.from({ length: 20 }, (_, i) => [i + 1, 2 * i + 3]), 320),
   runningStatsCase(3, 50, 0.1, 160),
   runningStatsCase(64, 65536, 0.1, 170),
   runningStatsCase(129, 2, 0.3, 180),

@@ -18,6 +18,8 @@
  * - `TinylabSGDMomentumMulti`: the same step for many parameters in few dispatches: inputs `{ param0, grad0, buffer0,
  *   param1, … }`, attrs those of TinylabSGDMomentum plus `count` (how many parameters); outputs `[param0', buffer0',
  *   param1', buffer1', …]`.
+ * - `TinylabSumSquares`: inputs `{ x0, x1, … }` (any shapes), attr `count`; outputs `[sums]`, sums [count] with
+ *   sums[i] = Σ x_i² (clip_grad_norm_'s squared norms).
  * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
  */
@@ -26,5 +28,6 @@ export const BATCH_NORM_TRAINING_GRAD = 'TinylabBatchNormTrainingGrad'
 export const BATCH_NORM_RUNNING_STATS = 'TinylabBatchNormRunningStats'
 export const SGD_MOMENTUM = 'TinylabSGDMomentum'
 export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
+export const SUM_SQUARES = 'TinylabSumSquares'
 export const LOG_SOFTMAX = 'TinylabLogSoftmax'
 export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'

@@ -13,6 +13,7 @@ import { logSoftmaxConfig } from './LogSoftmax'
 import { logSoftmaxGradConfig } from './LogSoftmaxGrad'
 import { sgdMomentumConfig } from './SgdMomentum'
 import { sgdMomentumMultiConfig } from './SgdMomentumMulti'
+import { sumSquaresConfig } from './SumSquares'
 import { saveUpstreamKernel } from './_upstream'
 
 const kernelConfigs: KernelConfig[] = [
@@ -25,6 +26,7 @@ const kernelConfigs: KernelConfig[] = [
   logSoftmaxGradConfig,
   sgdMomentumConfig,
   sgdMomentumMultiConfig,
+  sumSquaresConfig,
 ]
 
 let registered = false

@@ -91,6 +91,39 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
   return { y, mean: track(stats.mean), variance: track(stats.variance) }
 }
 
+/**
+ * Optional fused kernel for the running statistics, looked up on the active backend by name (@tinylab/webgpu-backend
+ * registers it). Contract: inputs `{ runningMean, runningVar, mean, variance }` (all [C], variance biased), attrs
+ * `{ momentum, count }`; outputs `[runningMean', runningVar']` as computed below.
+ */
+export const FUSED_BATCH_NORM_RUNNING_STATS_KERNEL = 'TinylabBatchNormRunningStats'
+
+/**
+ * nn.BatchNorm2d's running-statistics update in training mode: `running = (1 − momentum)·running + momentum·batch`,
+ * the batch variance made unbiased first (× count/(count − 1), count = values per channel). Assigns both variables.
+ */
+export function updateRunningStats(
+  runningMean: tf.Variable,
+  runningVar: tf.Variable,
+  batch: { mean: tf.Tensor1D; variance: tf.Tensor1D },
+  momentum: number,
+  count: number,
+): void {
+  if (tf.getKernel(FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, tf.getBackend()) !== undefined) {
+    const inputs = { runningMean, runningVar, mean: batch.mean, variance: batch.variance }
+    const [nextMean, nextVar] = tf.engine().runKernel(FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, inputs, { momentum, count }) as tf.Tensor[]
+    runningMean.assign(nextMean as tf.Tensor)
+    runningVar.assign(nextVar as tf.Tensor)
+    tf.dispose([nextMean as tf.Tensor, nextVar as tf.Tensor])
+    return
+  }
+  tf.tidy(() => {
+    const unbiased = tf.mul(batch.variance, count / (count - 1))
+    runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(batch.mean, momentum)))
+    runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)))
+  })
+}
+
 /** Moves a kept tensor back under the current scope (tf.keep is otherwise permanent). */
 function track<T extends tf.Tensor>(t: T): T {
   const tracked = tf.clone(t)

@@ -3,4 +3,4 @@ export type { ForwardOptions, LayerEvent, LayerType, ResNetArch, ResNetOptions, 
 export { formatSummary, summary } from './summary'
 export type { ModelSummary, Summarizable, SummaryRow } from './summary'
 export type { NamedTensor, TensorLayout } from './named-tensor'
-export { FUSED_BATCH_NORM_KERNELS } from './batch-norm-training'
+export { FUSED_BATCH_NORM_KERNELS, FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, updateRunningStats } from './batch-norm-training'

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
-import { batchNormTraining } from './batch-norm-training'
+import { batchNormTraining, updateRunningStats } from './batch-norm-training'
 import type { NamedTensor, TensorLayout } from './named-tensor'
 import { createRandom, type Random } from './_random'
 
@@ -150,9 +150,7 @@ class BatchNorm2d {
       const normalised = batchNormTraining(x, this.weight, this.bias, eps) // mean, variance: (C), biased
       const { mean, variance } = normalised
       y = normalised.y
-      const unbiased = tf.mul(variance, count / (count - 1))
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - momentum), tf.mul(mean, momentum)))
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - momentum), tf.mul(unbiased, momentum)))
+      updateRunningStats(this.runningMean, this.runningVar, { mean, variance }, momentum, count)
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')))
     } else {
       y = tf.batchNorm4d(x, this.runningMean, this.runningVar, this.bias, this.weight, eps)

@@ -11,6 +11,25 @@ export interface ClipResult {
 }
 
 /**
+ * Optional fused kernel, looked up on the active backend by name (@tinylab/webgpu-backend registers it): inputs
+ * `{ x0, x1, … }`, attr `count`; outputs `[sums]` with sums[i] = Σ x_i². Two or three GPU dispatches for all the
+ * gradients instead of two per gradient.
+ */
+export const FUSED_SUM_SQUARES_KERNEL = 'TinylabSumSquares'
+
+/** ‖(‖g₁‖, ‖g₂‖, …)‖ of the non-empty float32 gradients, through the fused kernel when the backend has it. */
+function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  const terms = grads.filter((g) => g.size > 0)
+  if (terms.length === 0) return tf.scalar(0)
+  if (terms.every((g) => g.dtype === 'float32') && tf.getKernel(FUSED_SUM_SQUARES_KERNEL, tf.getBackend()) !== undefined) {
+    const inputs = Object.fromEntries(terms.map((g, i) => [`x${i}`, g]))
+    const sums = tf.engine().runKernel(FUSED_SUM_SQUARES_KERNEL, inputs, { count: terms.length }) as tf.Tensor
+    return tf.sqrt(tf.sum(sums)) as tf.Scalar
+  }
+  return tf.sqrt(tf.addN(terms.map((g) => tf.sum(tf.square(g))))) as tf.Scalar
+}
+
+/**
  * torch.nn.utils.clip_grad_norm_ (torch 1.13, norm_type 2): `total = ‖(‖g₁‖, ‖g₂‖, …)‖`,
  * `coef = maxNorm / (total + 1e-6)`, and every gradient is scaled by `min(coef, 1)`.
  *
@@ -28,8 +47,7 @@ export function clipGradNorm(grads: Readonly<Record<string, tf.Tensor>>, maxNorm
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`)
   const names = Object.keys(grads)
   return tf.tidy(() => {
-    const totalNorm: tf.Scalar =
-      names.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor))))) as tf.Scalar
+    const totalNorm = globalNorm(names.map((n) => grads[n] as tf.Tensor))
     const coef = tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(totalNorm, tf.scalar(1e-6))), tf.scalar(1))
     const out: Record<string, tf.Tensor> = {}
     for (const n of names) out[n] = tf.mul(grads[n] as tf.Tensor, coef)

@@ -1,6 +1,6 @@
-export { FUSED_SGD_KERNEL, SGD } from './sgd'
+export { FUSED_SGD_KERNEL, FUSED_SGD_MULTI_KERNEL, SGD } from './sgd'
 export type { SGDOptions, SGDParamGroup, SGDStateDict, TrainableParam } from './sgd'
-export { clipGradNorm } from './clip-grad-norm'
+export { clipGradNorm, FUSED_SUM_SQUARES_KERNEL } from './clip-grad-norm'
 export type { ClipResult } from './clip-grad-norm'
 export { StepLR, CosineAnnealingLR, DivideLrOnPlateau } from './lr-scheduler'
 export type { HasLr, LRSchedulerState, StepLRState, CosineAnnealingLRState } from './lr-scheduler'

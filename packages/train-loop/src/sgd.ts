@@ -38,12 +38,28 @@ export interface SGDStateDict {
 
 /**
  * Optional fused kernel a backend may register: inputs `{ param, grad, buffer }`, attrs `{ lr, momentum, dampening,
- * weightDecay, nesterov }`, outputs `[param', buffer']` (@tinylab/native-cpu registers it for 'wasm+native').
+ * weightDecay, nesterov }`, outputs `[param', buffer']` (@tinylab/native-cpu registers it for 'wasm+native',
+ * @tinylab/webgpu-backend for 'webgpu'). With momentum 0 (plain SGD: torch keeps no buffer) the step passes the
+ * parameter itself as `buffer`, multiplied by 0, and drops buffer'.
  */
 export const FUSED_SGD_KERNEL = 'TinylabSGDMomentum'
 
-function backendHasFusedSgd(): boolean {
-  return tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined
+/**
+ * Optional: the same update for many parameters in one kernel call (@tinylab/webgpu-backend registers it, so a
+ * ResNet-18 step issues a few dispatches for its 62 parameters instead of 62). Inputs `{ param0, grad0, buffer0,
+ * param1, … }`, attrs those of `TinylabSGDMomentum` plus `count`; outputs `[param0', buffer0', param1', …]`.
+ */
+export const FUSED_SGD_MULTI_KERNEL = 'TinylabSGDMomentumMulti'
+
+function backendHas(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined
+}
+
+/** One parameter's share of a fused step; `buffer` undefined for plain SGD (momentum 0). */
+interface FusedUpdate {
+  param: tf.Variable
+  grad: tf.Tensor
+  buffer: tf.Variable | undefined
 }
 
 /**
@@ -90,7 +106,9 @@ export class SGD {
 
   /** Applies one update. Parameters without a gradient in `grads` are skipped, as torch skips `p.grad is None`. */
   step(grads: Readonly<Record<string, tf.Tensor | undefined>>): void {
-    const fused = backendHasFusedSgd() // once per step, not per parameter
+    const fused = backendHas(FUSED_SGD_KERNEL) // once per step, not per parameter
+    const multi = fused && backendHas(FUSED_SGD_MULTI_KERNEL)
+    const batched: FusedUpdate[] = []
     this.params.forEach((p, index) => {
       const g = grads[p.name]
       if (g === undefined) return
@@ -99,8 +117,9 @@ export class SGD {
         throw new Error(`SGD.step: gradient for '${p.name}' has shape [${g.shape}], parameter has [${p.value.shape}]`)
       }
       const buf = this.buffers.get(index)
-      if (fused && buf !== undefined && g.dtype === 'float32') {
-        this.fusedStep(p.value, g, buf)
+      if (fused && (buf !== undefined || this.momentum === 0) && g.dtype === 'float32') {
+        if (multi) batched.push({ param: p.value, grad: g, buffer: buf })
+        else this.fusedStep([{ param: p.value, grad: g, buffer: buf }])
         return
       }
       tf.tidy(() => {
@@ -119,15 +138,29 @@ export class SGD {
         p.value.assign(tf.sub(p.value, tf.mul(d, this.lr)))
       })
     })
+    if (batched.length > 0) this.fusedStep(batched)
   }
 
-  /** The whole update in one kernel (a backend's optional `TinylabSGDMomentum`, e.g. @tinylab/native-cpu's). */
-  private fusedStep(param: tf.Variable, grad: tf.Tensor, buffer: tf.Variable): void {
+  /**
+   * The whole update in one kernel: a backend's optional `TinylabSGDMomentum` (e.g. @tinylab/native-cpu's) for one
+   * parameter, `TinylabSGDMomentumMulti` for several. Plain SGD passes the parameter as its (unused) buffer.
+   */
+  private fusedStep(updates: FusedUpdate[]): void {
     const attrs = { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov }
-    const [nextParam, nextBuffer] = tf.engine().runKernel(FUSED_SGD_KERNEL, { param, grad, buffer }, attrs) as [tf.Tensor, tf.Tensor]
-    param.assign(nextParam)
-    buffer.assign(nextBuffer)
-    tf.dispose([nextParam, nextBuffer])
+    const single = updates.length === 1 ? updates[0] : undefined
+    const outputs =
+      single !== undefined
+        ? (tf.engine().runKernel(FUSED_SGD_KERNEL, { param: single.param, grad: single.grad, buffer: single.buffer ?? single.param }, attrs) as tf.Tensor[])
+        : (tf.engine().runKernel(
+            FUSED_SGD_MULTI_KERNEL,
+            Object.fromEntries(updates.flatMap((u, i) => [[`param${i}`, u.param], [`grad${i}`, u.grad], [`buffer${i}`, u.buffer ?? u.param]])),
+            { ...attrs, count: updates.length },
+          ) as tf.Tensor[])
+    updates.forEach((u, i) => {
+      u.param.assign(outputs[2 * i] as tf.Tensor)
+      u.buffer?.assign(outputs[2 * i + 1] as tf.Tensor)
+    })
+    tf.dispose(outputs)
   }
 
   /** Like torch: `state` holds only parameters that have a momentum buffer. The tensors are the live buffers. */

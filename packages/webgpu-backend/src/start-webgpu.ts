@@ -30,6 +30,12 @@ export interface StartWebGpuOptions {
   dawnOptions?: string[]
   /** Passed to `requestAdapter`; tfjs asks for 'high-performance' unless this is 'low-power'. */
   powerPreference?: 'low-power' | 'high-performance'
+  /**
+   * Register TinyLab's WebGPU kernels (kernels/register_all_kernels.ts: fused training kernels, faster convolution
+   * gradients, fixes). Default true. `false` leaves tfjs-backend-webgpu's own kernels alone, to compare against them or
+   * to bisect a difference; once registered, TinyLab's kernels stay for the rest of the process.
+   */
+  tinylabKernels?: boolean
 }
 
 /** The subset of Dawn's `navigator.gpu` this module uses (the full types live in `@webgpu/types`). */
@@ -184,7 +190,7 @@ export async function startWebGpu(options: StartWebGpuOptions = {}): Promise<Web
   // `adapter=` / power preference) and survives stopWebGpu() + startWebGpu() in one process.
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu')
   tf.registerBackend('webgpu', () => createTfjsBackend(webgpu.WebGPUBackend, gpu, options), 3)
-  registerAllWebGpuKernels()
+  if (options.tinylabKernels ?? true) registerAllWebGpuKernels()
   if (!(await tf.setBackend('webgpu'))) {
     throw new Error(
       `startWebGpu: the adapter '${summary.description}' was found but tfjs could not create a WebGPU device on it ` +

@@ -1,12 +1,33 @@
-// The only file of this package with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded: one list
-// of the kernels training needs that tfjs-backend-webgpu 4.22 lacks or gets wrong, so a reader sees every change in one
-// place. A kernel of the same name is replaced; the replaced one stays callable through upstreamKernel().
+// The only file of this package with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded:
+// one list of the kernels training needs that tfjs-backend-webgpu 4.22 lacks, gets wrong or runs slowly, and of
+// TinyLab's fused kernels (kernel_names.ts), so a reader sees every change in one place.
+// A kernel of the same name is replaced; the replaced one stays callable through upstreamKernel().
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
 import { addNConfig } from './AddN'
+import { batchNormRunningStatsConfig } from './BatchNormRunningStats'
+import { batchNormTrainingConfig } from './BatchNormTraining'
+import { batchNormTrainingGradConfig } from './BatchNormTrainingGrad'
+import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
+import { logSoftmaxConfig } from './LogSoftmax'
+import { logSoftmaxGradConfig } from './LogSoftmaxGrad'
+import { sgdMomentumConfig } from './SgdMomentum'
+import { sgdMomentumMultiConfig } from './SgdMomentumMulti'
+import { sumSquaresConfig } from './SumSquares'
 import { saveUpstreamKernel } from './_upstream'
 
-const kernelConfigs: KernelConfig[] = [addNConfig]
+const kernelConfigs: KernelConfig[] = [
+  addNConfig,
+  batchNormRunningStatsConfig,
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
+  conv2DBackpropFilterConfig,
+  logSoftmaxConfig,
+  logSoftmaxGradConfig,
+  sgdMomentumConfig,
+  sgdMomentumMultiConfig,
+  sumSquaresConfig,
+]
 
 let registered = false
 

@@ -1,0 +1,155 @@
+/**
+ * TinyLab's fused kernels on WebGPU (kernel_names.ts has their contracts) against the same math composed from tfjs
+ * ops on the cpu backend: batch norm in training mode, its gradient and its running statistics, SGD with and without
+ * momentum, squared norms for gradient clipping, log-softmax and its gradient. Odd sizes on purpose: channels not a
+ * multiple of 4 or of the 16-channel tile, batch 1, one channel, rows much longer than a workgroup.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { seeded } from '@tinylab/test-utils/kernel-cases'
+import { describeKernelParity } from './_parity'
+import type { KernelParityCase } from './_parity'
+
+const EPS = 1e-5
+
+function bnInputs(shape: number[], seed: number, offset: number): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor; dy: tf.Tensor } {
+  const c = shape[shape.length - 1] as number
+  // An offset mean checks the variance is taken around the mean, not as E[x²] − E[x]² (which cancels in float32).
+  return { x: tf.add(seeded(shape, seed, 2), offset), gamma: tf.add(seeded([c], seed + 1, 0.5), 1), beta: seeded([c], seed + 2), dy: seeded(shape, seed + 3) }
+}
+
+function batchNormCase(shape: number[], seed: number, offset = 3): KernelParityCase {
+  const axes = shape.slice(0, -1).map((_, i) => i)
+  return {
+    name: `TinylabBatchNormTraining + Grad [${shape}] mean ${offset}`,
+    reference: () => {
+      const { x, gamma, beta, dy } = bnInputs(shape, seed, offset)
+      const { mean, variance } = tf.moments(x, axes)
+      const f = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+        const m = tf.moments(xs, axes)
+        return tf.batchNorm(xs, m.mean, m.variance, b, g, EPS)
+      }
+      const [dx, dgamma, dbeta] = tf.grads(f)([x, gamma, beta], dy) as [tf.Tensor, tf.Tensor, tf.Tensor]
+      return [f(x, gamma, beta), mean, variance, tf.rsqrt(tf.add(variance, EPS)), dx, dgamma, dbeta]
+    },
+    webgpu: () => {
+      const { x, gamma, beta, dy } = bnInputs(shape, seed, offset)
+      const [y, mean, variance, rstd] = tf.engine().runKernel('TinylabBatchNormTraining', { x, gamma, beta }, { epsilon: EPS }) as tf.Tensor[]
+      const grads = tf.engine().runKernel('TinylabBatchNormTrainingGrad', { dy, x, mean: mean as tf.Tensor, rstd: rstd as tf.Tensor, gamma }) as tf.Tensor[]
+      return [y, mean, variance, rstd, ...grads] as tf.Tensor[]
+    },
+  }
+}
+
+function runningStatsCase(channels: number, count: number, momentum: number, seed: number): KernelParityCase {
+  const inputs = (): Record<'runningMean' | 'runningVar' | 'mean' | 'variance', tf.Tensor> => ({
+    runningMean: seeded([channels], seed),
+    runningVar: tf.add(seeded([channels], seed + 1, 0.5), 1),
+    mean: seeded([channels], seed + 2),
+    variance: tf.add(seeded([channels], seed + 3, 0.5), 0.6),
+  })
+  return {
+    name: `TinylabBatchNormRunningStats [${channels}] count ${count} momentum ${momentum}`,
+    reference: () => {
+      // nn.BatchNorm2d: running = (1 − momentum)·running + momentum·batch, with the unbiased batch variance.
+      const { runningMean, runningVar, mean, variance } = inputs()
+      const unbiased = tf.mul(variance, count / (count - 1))
+      return [tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)), tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum))]
+    },
+    webgpu: () => tf.engine().runKernel('TinylabBatchNormRunningStats', inputs(), { momentum, count }) as tf.Tensor[],
+  }
+}
+
+interface SgdAttrs { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+
+function sgdCase(shape: number[], attrs: SgdAttrs, seed: number): KernelParityCase {
+  const inputs = (): { param: tf.Tensor; grad: tf.Tensor; buffer: tf.Tensor } => ({ param: seeded(shape, seed), grad: seeded(shape, seed + 1), buffer: seeded(shape, seed + 2) })
+  return {
+    name: `TinylabSGDMomentum [${shape}] ${JSON.stringify(attrs)}`,
+    reference: () => {
+      // torch.optim.SGD's _single_tensor_sgd with an existing momentum buffer (momentum 0: none, buffer' = d).
+      const { param, grad, buffer } = inputs()
+      const d = tf.add(grad, tf.mul(param, attrs.weightDecay))
+      if (attrs.momentum === 0) return [tf.sub(param, tf.mul(d, attrs.lr)), d]
+      const buf = tf.add(tf.mul(buffer, attrs.momentum), tf.mul(d, 1 - attrs.dampening))
+      const step = attrs.nesterov ? tf.add(d, tf.mul(buf, attrs.momentum)) : buf
+      return [tf.sub(param, tf.mul(step, attrs.lr)), buf]
+    },
+    webgpu: () => tf.engine().runKernel('TinylabSGDMomentum', inputs(), { ...attrs }) as tf.Tensor[],
+  }
+}
+
+/** TinylabSGDMomentumMulti over parameters of these shapes: the same numbers as TinylabSGDMomentum's reference. */
+function sgdMultiCase(shapes: number[][], attrs: SgdAttrs, seed: number): KernelParityCase {
+  const singles = shapes.map((shape, i) => sgdCase(shape, attrs, seed + 10 * i))
+  const inputs = (): Record<string, tf.Tensor> =>
+    Object.fromEntries(shapes.flatMap((shape, i) => {
+      const s = seed + 10 * i
+      return [[`param${i}`, seeded(shape, s)], [`grad${i}`, seeded(shape, s + 1)], [`buffer${i}`, seeded(shape, s + 2)]]
+    }))
+  return {
+    name: `TinylabSGDMomentumMulti ${shapes.length} parameters ${JSON.stringify(attrs)}`,
+    reference: () => singles.flatMap((c) => c.reference()),
+    webgpu: () => tf.engine().runKernel('TinylabSGDMomentumMulti', inputs(), { ...attrs, count: shapes.length }) as tf.Tensor[],
+  }
+}
+
+function sumSquaresCase(shapes: number[][], seed: number): KernelParityCase {
+  const inputs = (): tf.Tensor[] => shapes.map((shape, i) => seeded(shape, seed + i, 1 + (i % 3)))
+  return {
+    name: `TinylabSumSquares ${shapes.length} tensors, ${shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)} values`,
+    reference: () => [tf.stack(inputs().map((x) => tf.sum(tf.square(x))))],
+    webgpu: () => {
+      const named = Object.fromEntries(inputs().map((x, i) => [`x${i}`, x]))
+      return [tf.engine().runKernel('TinylabSumSquares', named, { count: shapes.length }) as tf.Tensor]
+    },
+  }
+}
+
+function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelParityCase {
+  const inputs = (): { logits: tf.Tensor; dy: tf.Tensor } => ({ logits: seeded(shape, seed, scale), dy: seeded(shape, seed + 1) })
+  return {
+    name: `TinylabLogSoftmax + Grad [${shape}] scale ${scale}`,
+    reference: () => {
+      const { logits, dy } = inputs()
+      return [tf.logSoftmax(logits), tf.grad((x: tf.Tensor) => tf.logSoftmax(x))(logits, dy)]
+    },
+    webgpu: () => {
+      const { logits, dy } = inputs()
+      const y = tf.engine().runKernel('TinylabLogSoftmax', { logits }) as tf.Tensor
+      return [y, tf.engine().runKernel('TinylabLogSoftmaxGrad', { dy, y }) as tf.Tensor]
+    },
+  }
+}
+
+const momentum: SgdAttrs = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false }
+
+describeKernelParity('fused kernels', [
+  batchNormCase([2, 5, 5, 3], 10),
+  batchNormCase([1, 7, 7, 17], 20),
+  batchNormCase([3, 4, 4, 33], 30),
+  batchNormCase([4, 8, 8, 64], 40),
+  batchNormCase([2, 3, 3, 1], 50),
+  batchNormCase([37, 6], 60),
+  batchNormCase([64, 9, 9, 16], 65, 300),
+  sgdCase([3], momentum, 70),
+  sgdCase([5, 7], { ...momentum, nesterov: true }, 80),
+  sgdCase([3, 3, 5, 17], { ...momentum, dampening: 0.1, weightDecay: 0 }, 90),
+  sgdCase([1001], { lr: 20, momentum: 0.5, dampening: 0, weightDecay: 5e-4, nesterov: false }, 100),
+  sgdCase([33, 7], { lr: 20, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, 105),
+  sgdCase([19], { lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0.01, nesterov: false }, 106),
+  sgdMultiCase([[3, 3, 3, 64], [64], [7]], momentum, 200),
+  sgdMultiCase([[5], [1], [2, 3], [300, 7], [9], [64, 200], [11]], { ...momentum, nesterov: true }, 210),
+  sgdMultiCase([[13]], momentum, 220),
+  sgdMultiCase([[40, 5], [3], [17], [2]], { lr: 20, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, 230),
+  sumSquaresCase([[7]], 300),
+  sumSquaresCase([[70001], [3, 3], [1], [200, 33]], 310),
+  sumSquaresCase(Array.from({ length: 20 }, (_, i) => [i + 1, 2 * i + 3]), 320),
+  runningStatsCase(3, 50, 0.1, 160),
+  runningStatsCase(64, 65536, 0.1, 170),
+  runningStatsCase(129, 2, 0.3, 180),
+  logSoftmaxCase([7], 110, 3),
+  logSoftmaxCase([3, 5], 120, 3),
+  logSoftmaxCase([2, 3, 1000], 130, 10),
+  logSoftmaxCase([4, 33278], 140, 5),
+  logSoftmaxCase([300, 3], 150, 50),
+])

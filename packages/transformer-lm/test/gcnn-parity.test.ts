@@ -66,7 +66,11 @@ async function runReference() {
 
 let reference: ReturnType<typeof runReference> | undefined
 
-describe.skipIf(!!reason).each(['cpu', 'wasm'] as const)('GCNNModel vs PyTorch on %s', (device) => {
+// Every backend the LM trains on, as parity.test.ts: cpu, wasm, and wasm+native when its addon is built.
+const nativeBuilt = (await initBackend({ device: 'auto' })).backend === 'wasm+native'
+const devices = nativeBuilt ? (['cpu', 'wasm', 'wasm+native'] as const) : (['cpu', 'wasm'] as const)
+
+describe.skipIf(!!reason).each(devices)('GCNNModel vs PyTorch on %s', (device) => {
   let ref: Awaited<ReturnType<typeof runReference>>
   beforeAll(async () => {
     await initBackend({ device })

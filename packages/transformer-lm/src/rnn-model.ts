@@ -176,11 +176,14 @@ export class RNNModel {
   private runLayer(x: tf.Tensor2D, S: number, B: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
     const { nhid, rnnType } = this.config
     const xProj = tf.add(tf.matMul(x, layer.wIh), layer.bIh) // [S·B, gates·nhid]
+    // One split, not S slices: a slice's gradient is a zero-padded copy of all of xProj, and the tape keeps every
+    // step's until the backward pass ends (S² memory: over 2 GB at bptt 128, batch 20); split's gradient is one concat.
+    const steps = tf.split(xProj, S, 0) as tf.Tensor2D[]
     let h = h0
     let c = c0
     const outs: tf.Tensor2D[] = []
     for (let t = 0; t < S; t++) {
-      const xt = tf.slice(xProj, [t * B, 0], [B, -1]) as tf.Tensor2D
+      const xt = steps[t] as tf.Tensor2D
       const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
       if (rnnType === 'LSTM') {
         // torch gate order: input, forget, cell, output.

@@ -157,7 +157,7 @@ export class RNNModel {
     this.layers.forEach((layer, l) => {
       const h0 = tf.squeeze(tf.slice(options.hidden.h, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D
       const c0 = options.hidden.c && (tf.squeeze(tf.slice(options.hidden.c, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D)
-      const { out, h, c } = this.runLayer(x, S, B, layer, h0, c0)
+      const { out, h, c } = this.runLayer(x, S, layer, h0, c0)
       hs.push(h)
       if (c) cs.push(c)
       // nn.LSTM(dropout=p): on every layer's output except the last, in training only.
@@ -173,8 +173,8 @@ export class RNNModel {
   }
 
   /** One layer over the sequence: the input projection for all steps at once, then the recurrence step by step. */
-  private runLayer(x: tf.Tensor2D, S: number, B: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
-    const { nhid, rnnType } = this.config
+  private runLayer(x: tf.Tensor2D, S: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
+    const rnnType = this.config.rnnType
     const xProj = tf.add(tf.matMul(x, layer.wIh), layer.bIh) // [S·B, gates·nhid]
     // One split, not S slices: a slice's gradient is a zero-padded copy of all of xProj, and the tape keeps every
     // step's until the backward pass ends (S² memory: over 2 GB at bptt 128, batch 20); split's gradient is one concat.
@@ -183,29 +183,37 @@ export class RNNModel {
     let c = c0
     const outs: tf.Tensor2D[] = []
     for (let t = 0; t < S; t++) {
-      const xt = steps[t] as tf.Tensor2D
-      const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
-      if (rnnType === 'LSTM') {
-        // torch gate order: input, forget, cell, output.
-        const [i, f, g, o] = tf.split(tf.add(xt, ht), 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const cNext: tf.Tensor2D = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)))
-        c = cNext
-        h = tf.mul(tf.sigmoid(o), tf.tanh(cNext))
-      } else if (rnnType === 'GRU') {
-        // torch: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 - z) ⊙ n + z ⊙ h.
-        const [xr, xz, xn] = tf.split(xt, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const [hr, hz, hn] = tf.split(ht, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const r = tf.sigmoid(tf.add(xr, hr))
-        const z = tf.sigmoid(tf.add(xz, hz))
-        const n = tf.tanh(tf.add(xn, tf.mul(r, hn)))
-        h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D
-      } else {
-        const pre = tf.add(xt, ht)
-        h = (rnnType === 'RNN_TANH' ? tf.tanh(pre) : tf.relu(pre)) as tf.Tensor2D
-      }
+      // A scope per step frees the gate intermediates at once (tensors the gradient tape saved stay alive), so an
+      // evaluation over a long context holds O(S) outputs, not every step's gates.
+      const next = tf.tidy(() => this.cell(steps[t] as tf.Tensor2D, h, c, layer))
+      h = next.h
+      c = next.c
       outs.push(h)
     }
     return { out: tf.concat(outs, 0) as tf.Tensor2D, h, c: rnnType === 'LSTM' ? c : undefined }
+  }
+
+  /** One time step: the input projection xt [B, gates·nhid] and the previous state give the next state. */
+  private cell(xt: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | undefined, layer: RnnLayer): { h: tf.Tensor2D; c?: tf.Tensor2D } {
+    const rnnType = this.config.rnnType
+    const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
+    if (rnnType === 'LSTM') {
+      // torch gate order: input, forget, cell, output.
+      const [i, f, g, o] = tf.split(tf.add(xt, ht), 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const cNext: tf.Tensor2D = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)))
+      return { h: tf.mul(tf.sigmoid(o), tf.tanh(cNext)), c: cNext }
+    }
+    if (rnnType === 'GRU') {
+      // torch: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 - z) ⊙ n + z ⊙ h.
+      const [xr, xz, xn] = tf.split(xt, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const [hr, hz, hn] = tf.split(ht, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const r = tf.sigmoid(tf.add(xr, hr))
+      const z = tf.sigmoid(tf.add(xz, hz))
+      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)))
+      return { h: tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D }
+    }
+    const pre = tf.add(xt, ht)
+    return { h: (rnnType === 'RNN_TANH' ? tf.tanh(pre) : tf.relu(pre)) as tf.Tensor2D }
   }
 
   dispose(): void {

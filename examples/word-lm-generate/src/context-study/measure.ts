@@ -10,8 +10,10 @@ import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
 import type { ContextProbe } from './probe'
 
 const EVAL_BATCH_SIZE = 10 // main.py's eval_batch_size
-const CONTEXT_CHUNK = 50 // targets per forward pass
-const SENSITIVITY_CHUNK = 10 // sequences per backward pass
+// Per pass: big enough that the LSTM's step-by-step ops are few (their cost is per call, not per element), small
+// enough that a Transformer at k = 128 or the LSTM at 512 steps stays well inside the wasm heap.
+const CONTEXT_CHUNK = 200 // targets per forward pass
+const SENSITIVITY_CHUNK = 25 // sequences per backward pass
 
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve))
 

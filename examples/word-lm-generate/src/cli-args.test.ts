@@ -27,7 +27,7 @@ describe('train flags', () => {
   it.each([
     [['--lr', 'fast'], "argument --lr: invalid float value: 'fast'"],
     [['--epochs', '1.5'], "argument --epochs: invalid int value: '1.5'"],
-    [['--model', 'CNN'], "argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer')"],
+    [['--model', 'CNN'], "argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer', 'GCNN')"],
     [['--device', 'tpu'], "argument --device: invalid choice: 'tpu' (choose from 'auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow')"],
     [['--cuda'], 'unrecognized argument: --cuda'],
     [['--bptt'], 'argument --bptt: expected one argument'],

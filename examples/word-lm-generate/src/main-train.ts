@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import type { FlagSpec, FlagValues } from './cli-args'
 import { dest, helpText, parseFlags, UsageError } from './cli-args'
 import type { ModelArgs } from './model-io'
-import { buildModel, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
+import { buildModel, DEFAULT_KERNEL_SIZE, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
 import { batchifySplit, checkSavePath } from './train-guards'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
@@ -40,6 +40,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: '--save', type: 'string', default: 'model.pt', help: 'path to save the final model (.pt/.pth: torch zip; .safetensors)' },
   { name: '--onnx-export', type: 'string', default: '', help: 'path to export the final model in onnx format (not supported in TinyLab)' },
   { name: '--nhead', type: 'int', default: 2, help: 'the number of heads in the encoder/decoder of the transformer model' },
+  { name: '--kernel-size', type: 'int', default: DEFAULT_KERNEL_SIZE, help: 'GCNN convolution width (receptive field: nlayers·(kernel_size−1)+1 tokens)' },
   { name: '--dry-run', type: 'bool', default: false, help: 'verify the code and the model' },
   { name: '--device', type: 'string', default: 'auto', help: 'TensorFlow.js backend; replaces --cuda/--mps/--accel', choices: DEVICES },
   { name: '--devices', type: 'int', default: 1, help: 'data-parallel replicas (worker threads, each its own --device backend and batch_size/N columns); Transformer only' },
@@ -58,7 +59,7 @@ function positive(values: FlagValues, names: string[]): void {
 
 export async function trainMain(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(helpText('pnpm wordlm train [flags]', 'PyTorch Wikitext-2 RNN/LSTM/GRU/Transformer Language Model, on TensorFlow.js', TRAIN_FLAGS))
+    console.log(helpText('pnpm wordlm train [flags]', 'PyTorch Wikitext-2 RNN/LSTM/GRU/Transformer/GCNN Language Model, on TensorFlow.js', TRAIN_FLAGS))
     return 0
   }
   const a = parseFlags(argv, TRAIN_FLAGS)
@@ -97,6 +98,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     dropout: a.dropout as number,
     tied: a.tied as boolean,
     seed: a.seed as number,
+    ...(a.model === 'GCNN' ? { kernel_size: a.kernel_size as number } : {}),
   }
   const model = buildModel(modelArgs)
   const params = model.parameters()

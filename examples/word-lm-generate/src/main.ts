@@ -3,6 +3,7 @@
  * User errors print one line to stderr and exit 2 (argparse's status); nothing prints a stack for them.
  */
 import { UsageError } from './cli-args'
+import { contextStudyMain } from './context-study/main'
 import { generateMain } from './generate'
 import { trainMain } from './main-train'
 
@@ -11,6 +12,7 @@ const USAGE = `usage: pnpm wordlm <command> [flags]
 commands:
   train      train a word-level language model on WikiText-2 (word_language_model/main.py)
   generate   sample text from a saved model (word_language_model/generate.py)
+  context-study  Transformer vs LSTM vs gated CNN: how each uses context, measured (report.md, plots, CSV)
 
 Run 'pnpm wordlm <command> --help' for the flags of each.`
 
@@ -22,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'train') return trainMain(rest)
   if (command === 'generate') return generateMain(rest)
-  throw new UsageError(`invalid command: '${command}' (choose from 'train', 'generate')`)
+  if (command === 'context-study') return contextStudyMain(rest)
+  throw new UsageError(`invalid command: '${command}' (choose from 'train', 'generate', 'context-study')`)
 }
 
 const argv = process.argv.slice(2)

@@ -54,7 +54,7 @@ describe.concurrent('pnpm wordlm: command-line errors', () => {
   it('a bad flag value exits 2 with the flag, the value and the choices, without a stack', async () => {
     const r = await wordlm(['train', '--model', 'CNN'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain("wordlm: error: argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer')")
+    expect(r.stderr).toContain("wordlm: error: argument --model: invalid choice: 'CNN' (choose from 'LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU', 'Transformer', 'GCNN')")
     expect(r.stderr).not.toMatch(/\n\s+at /)
   }, TIMEOUT)
 })

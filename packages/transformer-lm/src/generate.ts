@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { GCNNModel } from './gcnn-model'
 import { RNNModel } from './rnn-model'
 import type { TransformerModel } from './transformer-model'
 import { SeededRng } from './seeded-rng'
@@ -27,13 +28,14 @@ function sample(weights: Float32Array, rng: SeededRng): number {
 /**
  * generate.py as an async iterator of token ids: start from a random token, feed each sampled token back, sample from
  * `exp(logp / temperature)`. The RNN carries its hidden state; the Transformer re-reads the whole sequence each step
- * without a causal mask, exactly as generate.py calls `model(input, False)`.
+ * without a causal mask, exactly as generate.py calls `model(input, False)`; the GCNN reads the last `receptiveField`
+ * tokens, all its prediction can depend on.
  *
  * ```ts
  * for await (const id of generate(model, { words: 100, temperature: 1, seed: 1111 })) process.stdout.write(vocab[id] + ' ')
  * ```
  */
-export async function* generate(model: TransformerModel | RNNModel, options: GenerateOptions): AsyncGenerator<number> {
+export async function* generate(model: TransformerModel | RNNModel | GCNNModel, options: GenerateOptions): AsyncGenerator<number> {
   const temperature = options.temperature ?? 1
   if (!(temperature >= 1e-3)) throw new Error(`generate: --temperature has to be greater or equal 1e-3, got ${temperature}`)
   const rng = new SeededRng(options.seed ?? 1111)
@@ -50,6 +52,11 @@ export async function* generate(model: TransformerModel | RNNModel, options: Gen
         tf.dispose([hidden!.h, hidden!.c])
         hidden = out.hidden
         logp = out.logProbs
+      } else if (model instanceof GCNNModel) {
+        const recent = tokens.slice(-model.receptiveField)
+        const input = tf.tensor2d(recent, [recent.length, 1], 'int32')
+        logp = model.forwardLast(input, { training: false })
+        input.dispose()
       } else {
         const input = tf.tensor2d(tokens, [tokens.length, 1], 'int32')
         logp = model.forwardLast(input, { training: false, mask: false })

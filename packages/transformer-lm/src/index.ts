@@ -1,5 +1,7 @@
 export { TransformerModel } from './transformer-model'
 export type { TransformerConfig, ForwardOptions } from './transformer-model'
+export { GCNNModel } from './gcnn-model'
+export type { GCNNConfig } from './gcnn-model'
 export { RNNModel, RNN_TYPES } from './rnn-model'
 export type { RNNConfig, RNNHidden, RnnType } from './rnn-model'
 export { FUSED_LOG_SOFTMAX_KERNELS, logSoftmax } from './log-softmax'

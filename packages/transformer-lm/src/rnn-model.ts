@@ -126,71 +126,116 @@ export class RNNModel {
     return this.config.rnnType === 'LSTM' ? { h, c: tf.zeros([nlayers, batch, nhid]) as tf.Tensor3D } : { h }
   }
 
+  /** The input embeddings [S, B, ninp] of int32 ids [S, B] (`encoder(input)`): what `forwardEmbedded` reads. */
+  embed(input: tf.Tensor2D): tf.Tensor3D {
+    if (input.dtype !== 'int32') throw new Error(`RNNModel.forward: input must be int32 token ids, got ${input.dtype}`)
+    return tf.gather(this.encoder, input) as tf.Tensor3D
+  }
+
   /**
    * `model(input, hidden)`: log-probabilities [seqLen, batch, ntoken] (model.py returns them flattened to
    * [seqLen·batch, ntoken]; main.py flattens either way) and the last hidden state. tfjs records no graph across
    * calls, so the returned hidden is already "repackaged" (main.py's repackage_hidden).
    */
   forward(input: tf.Tensor2D, options: { training: boolean; hidden: RNNHidden }): { logProbs: tf.Tensor3D; hidden: RNNHidden } {
-    const [S, B] = input.shape
-    const { ntoken, nhid, rnnType } = this.config
-    if (input.dtype !== 'int32') throw new Error(`RNNModel.forward: input must be int32 token ids, got ${input.dtype}`)
+    const emb = this.embed(input)
+    try {
+      return this.forwardEmbedded(emb, options)
+    } finally {
+      emb.dispose()
+    }
+  }
+
+  /** `forward` from input embeddings [S, B, ninp] (as `embed` returns): gradients with respect to them measure context use. */
+  forwardEmbedded(emb: tf.Tensor3D, options: { training: boolean; hidden: RNNHidden }): { logProbs: tf.Tensor3D; hidden: RNNHidden } {
+    const [S, B] = emb.shape
+    const ntoken = this.config.ntoken
+    const result = tf.tidy(() => {
+      const { out, h, c } = this.run(emb, options)
+      return { logProbs: tf.reshape(this.decode(out), [S, B, ntoken]) as tf.Tensor3D, h, c }
+    })
+    return { logProbs: result.logProbs, hidden: result.c === undefined ? { h: result.h } : { h: result.h, c: result.c } }
+  }
+
+  /** Log-probabilities of the token after the last position, [B, ntoken], decoding that position only; and the last hidden state. */
+  forwardLastEmbedded(emb: tf.Tensor3D, options: { training: boolean; hidden: RNNHidden }): { logProbs: tf.Tensor2D; hidden: RNNHidden } {
+    const [S, B] = emb.shape
+    const result = tf.tidy(() => {
+      const { out, h, c } = this.run(emb, options)
+      return { logProbs: this.decode(tf.slice(out, [(S - 1) * B, 0], [B, -1])), h, c }
+    })
+    return { logProbs: result.logProbs, hidden: result.c === undefined ? { h: result.h } : { h: result.h, c: result.c } }
+  }
+
+  /** Embedding dropout, the stacked layers and the output dropout: [S·B, nhid] features and the last hidden state. */
+  private run(emb: tf.Tensor3D, options: { training: boolean; hidden: RNNHidden }): { out: tf.Tensor2D; h: tf.Tensor3D; c?: tf.Tensor3D } {
+    const [S, B] = emb.shape
+    const { nhid, rnnType } = this.config
     const training = options.training
     const p = this.config.dropout
-    const result = tf.tidy(() => {
-      let x = tf.reshape(dropout(tf.gather(this.encoder, input), p, training, this.rng), [S * B, -1]) as tf.Tensor2D // [S·B, in]
-      const hs: tf.Tensor2D[] = []
-      const cs: tf.Tensor2D[] = []
-      this.layers.forEach((layer, l) => {
-        const h0 = tf.squeeze(tf.slice(options.hidden.h, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D
-        const c0 = options.hidden.c && (tf.squeeze(tf.slice(options.hidden.c, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D)
-        const { out, h, c } = this.runLayer(x, S, B, layer, h0, c0)
-        hs.push(h)
-        if (c) cs.push(c)
-        // nn.LSTM(dropout=p): on every layer's output except the last, in training only.
-        x = l < this.layers.length - 1 ? dropout(out, p, training, this.rng) : out
-      })
-      const y = dropout(x, p, training, this.rng) // [S·B, nhid]
-      const logits = tf.add(tf.matMul(y, this.decoderW, false, this.config.tieWeights), this.decoderB) // [S·B, ntoken]
-      const logProbs = tf.reshape(logSoftmax(logits), [S, B, ntoken]) as tf.Tensor3D
-      const h = tf.stack(hs) as tf.Tensor3D
-      return rnnType === 'LSTM' ? { logProbs, h, c: tf.stack(cs) as tf.Tensor3D } : { logProbs, h }
+    let x = tf.reshape(dropout(emb, p, training, this.rng), [S * B, -1]) as tf.Tensor2D // [S·B, in]
+    const hs: tf.Tensor2D[] = []
+    const cs: tf.Tensor2D[] = []
+    this.layers.forEach((layer, l) => {
+      const h0 = tf.squeeze(tf.slice(options.hidden.h, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D
+      const c0 = options.hidden.c && (tf.squeeze(tf.slice(options.hidden.c, [l, 0, 0], [1, B, nhid]), [0]) as tf.Tensor2D)
+      const { out, h, c } = this.runLayer(x, S, layer, h0, c0)
+      hs.push(h)
+      if (c) cs.push(c)
+      // nn.LSTM(dropout=p): on every layer's output except the last, in training only.
+      x = l < this.layers.length - 1 ? dropout(out, p, training, this.rng) : out
     })
-    const hidden: RNNHidden = result.c === undefined ? { h: result.h } : { h: result.h, c: result.c }
-    return { logProbs: result.logProbs, hidden }
+    const out = dropout(x, p, training, this.rng) // [S·B, nhid]
+    const h = tf.stack(hs) as tf.Tensor3D
+    return rnnType === 'LSTM' ? { out, h, c: tf.stack(cs) as tf.Tensor3D } : { out, h }
+  }
+
+  private decode(y: tf.Tensor2D): tf.Tensor2D {
+    return logSoftmax(tf.add(tf.matMul(y, this.decoderW, false, this.config.tieWeights), this.decoderB))
   }
 
   /** One layer over the sequence: the input projection for all steps at once, then the recurrence step by step. */
-  private runLayer(x: tf.Tensor2D, S: number, B: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
-    const { nhid, rnnType } = this.config
+  private runLayer(x: tf.Tensor2D, S: number, layer: RnnLayer, h0: tf.Tensor2D, c0: tf.Tensor2D | undefined) {
+    const rnnType = this.config.rnnType
     const xProj = tf.add(tf.matMul(x, layer.wIh), layer.bIh) // [S·B, gates·nhid]
+    // One split, not S slices: a slice's gradient is a zero-padded copy of all of xProj, and the tape keeps every
+    // step's until the backward pass ends (S² memory: over 2 GB at bptt 128, batch 20); split's gradient is one concat.
+    const steps = tf.split(xProj, S, 0) as tf.Tensor2D[]
     let h = h0
     let c = c0
     const outs: tf.Tensor2D[] = []
     for (let t = 0; t < S; t++) {
-      const xt = tf.slice(xProj, [t * B, 0], [B, -1]) as tf.Tensor2D
-      const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
-      if (rnnType === 'LSTM') {
-        // torch gate order: input, forget, cell, output.
-        const [i, f, g, o] = tf.split(tf.add(xt, ht), 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const cNext: tf.Tensor2D = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)))
-        c = cNext
-        h = tf.mul(tf.sigmoid(o), tf.tanh(cNext))
-      } else if (rnnType === 'GRU') {
-        // torch: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 - z) ⊙ n + z ⊙ h.
-        const [xr, xz, xn] = tf.split(xt, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const [hr, hz, hn] = tf.split(ht, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-        const r = tf.sigmoid(tf.add(xr, hr))
-        const z = tf.sigmoid(tf.add(xz, hz))
-        const n = tf.tanh(tf.add(xn, tf.mul(r, hn)))
-        h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D
-      } else {
-        const pre = tf.add(xt, ht)
-        h = (rnnType === 'RNN_TANH' ? tf.tanh(pre) : tf.relu(pre)) as tf.Tensor2D
-      }
+      // A scope per step frees the gate intermediates at once (tensors the gradient tape saved stay alive), so an
+      // evaluation over a long context holds O(S) outputs, not every step's gates.
+      const next = tf.tidy(() => this.cell(steps[t] as tf.Tensor2D, h, c, layer))
+      h = next.h
+      c = next.c
       outs.push(h)
     }
     return { out: tf.concat(outs, 0) as tf.Tensor2D, h, c: rnnType === 'LSTM' ? c : undefined }
+  }
+
+  /** One time step: the input projection xt [B, gates·nhid] and the previous state give the next state. */
+  private cell(xt: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | undefined, layer: RnnLayer): { h: tf.Tensor2D; c?: tf.Tensor2D } {
+    const rnnType = this.config.rnnType
+    const ht = tf.add(tf.matMul(h, layer.wHh), layer.bHh) as tf.Tensor2D
+    if (rnnType === 'LSTM') {
+      // torch gate order: input, forget, cell, output.
+      const [i, f, g, o] = tf.split(tf.add(xt, ht), 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const cNext: tf.Tensor2D = tf.add(tf.mul(tf.sigmoid(f), c as tf.Tensor2D), tf.mul(tf.sigmoid(i), tf.tanh(g)))
+      return { h: tf.mul(tf.sigmoid(o), tf.tanh(cNext)), c: cNext }
+    }
+    if (rnnType === 'GRU') {
+      // torch: r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 - z) ⊙ n + z ⊙ h.
+      const [xr, xz, xn] = tf.split(xt, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const [hr, hz, hn] = tf.split(ht, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+      const r = tf.sigmoid(tf.add(xr, hr))
+      const z = tf.sigmoid(tf.add(xz, hz))
+      const n = tf.tanh(tf.add(xn, tf.mul(r, hn)))
+      return { h: tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D }
+    }
+    const pre = tf.add(xt, ht)
+    return { h: (rnnType === 'RNN_TANH' ? tf.tanh(pre) : tf.relu(pre)) as tf.Tensor2D }
   }
 
   dispose(): void {

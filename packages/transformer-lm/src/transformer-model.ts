@@ -168,14 +168,19 @@ export class TransformerModel {
     return mask
   }
 
-  /** The encoder's output before the decoder: [seqLen·batch, ninp]. */
-  private encode(src: tf.Tensor2D, options: ForwardOptions): tf.Tensor2D {
-    const [S, B] = src.shape
+  /** The input embeddings [S, B, ninp] of int32 ids [S, B] (`input_emb(src)`, before the √ninp scale): what `forwardEmbedded` reads. */
+  embed(src: tf.Tensor2D): tf.Tensor3D {
+    if (src.dtype !== 'int32') throw new Error(`TransformerModel.forward: input must be int32 token ids, got ${src.dtype}`)
+    return tf.gather(this.inputEmb, src) as tf.Tensor3D
+  }
+
+  /** The encoder's output before the decoder: [seqLen·batch, ninp], from input embeddings [S, B, ninp]. */
+  private encode(emb: tf.Tensor3D, options: ForwardOptions): tf.Tensor2D {
+    const [S, B] = emb.shape
     const { ninp: E, maxLen } = this.config
     if (S > maxLen) throw new Error(`TransformerModel.forward: sequence length ${S} > positional table length ${maxLen}`)
-    if (src.dtype !== 'int32') throw new Error(`TransformerModel.forward: input must be int32 token ids, got ${src.dtype}`)
     const training = options.training
-    let x = tf.mul(tf.gather(this.inputEmb, src), Math.sqrt(E)) as tf.Tensor3D // [S, B, E]
+    let x = tf.mul(emb, Math.sqrt(E)) as tf.Tensor3D // [S, B, E]
     x = tf.add(x, tf.slice(this.pe, [0, 0, 0], [S, 1, E]))
     x = dropout(x, this.config.dropout, training, this.rng)
     let h = tf.reshape(x, [S * B, E]) as tf.Tensor2D // [S·B, E]
@@ -215,18 +220,28 @@ export class TransformerModel {
    * dropout draws come from this model's seeded generator.
    */
   forward(src: tf.Tensor2D, options: ForwardOptions): tf.Tensor3D {
+    return tf.tidy(() => this.forwardEmbedded(this.embed(src), options))
+  }
+
+  /** `forward` from input embeddings [S, B, ninp] (as `embed` returns): gradients with respect to them measure context use. */
+  forwardEmbedded(emb: tf.Tensor3D, options: ForwardOptions): tf.Tensor3D {
     return tf.tidy(() => {
-      const [S, B] = src.shape
-      const logits = linear(this.encode(src, options), this.decoderW, this.decoderB) // [S·B, ntoken]
+      const [S, B] = emb.shape
+      const logits = linear(this.encode(emb, options), this.decoderW, this.decoderB) // [S·B, ntoken]
       return tf.reshape(logSoftmax(logits), [S, B, this.config.ntoken]) as tf.Tensor3D
     })
   }
 
   /** Log-probabilities of the next token after the last position, [batch, ntoken]: generate.py's `output[-1]`, decoded alone. */
   forwardLast(src: tf.Tensor2D, options: ForwardOptions): tf.Tensor2D {
+    return tf.tidy(() => this.forwardLastEmbedded(this.embed(src), options))
+  }
+
+  /** `forwardLast` from input embeddings [S, B, ninp]. */
+  forwardLastEmbedded(emb: tf.Tensor3D, options: ForwardOptions): tf.Tensor2D {
     return tf.tidy(() => {
-      const [S, B] = src.shape
-      const h = this.encode(src, options)
+      const [S, B] = emb.shape
+      const h = this.encode(emb, options)
       const last = tf.slice(h, [(S - 1) * B, 0], [B, this.config.ninp])
       return logSoftmax(linear(last, this.decoderW, this.decoderB))
     })

@@ -5,7 +5,7 @@
  *
  * A file's time is what it held a worker for: environment, import (collection) and all its tests and hooks.
  */
-import type { Reporter, TestModule } from 'vitest/node'
+import type { Reporter, TestCase, TestModule, TestSuite } from 'vitest/node'
 import { SKIP_NOTE_PREFIX } from '@tinylab/test-utils/skip'
 
 /** Files listed after every run. */
@@ -24,11 +24,9 @@ function skipReasons(module: TestModule, noted: ReadonlySet<string> | undefined)
   let skipped = 0
   for (const test of module.children.allTests('skipped')) {
     skipped++
-    for (let entity: { name: string; parent?: unknown } | undefined = test; entity !== undefined; ) {
+    for (let entity: TestCase | TestSuite | TestModule = test; entity.type !== 'module'; entity = entity.parent) {
       const m = /\(skipped: (.+)\)\s*$/.exec(entity.name)
       if (m) reasons.add(m[1] as string)
-      const parent = entity.parent as { type?: string; name?: string } | undefined
-      entity = parent !== undefined && parent.type === 'suite' ? (parent as { name: string; parent?: unknown }) : undefined
     }
   }
   return { skipped, reasons: [...reasons] }

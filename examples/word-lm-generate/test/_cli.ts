@@ -8,6 +8,9 @@ import { expect } from 'vitest'
 
 export const DATA = path.join(SHARED_DATA, 'wikitext-2')
 
+/** A Transformer small enough that the vocabulary's 33,278-way softmax is most of a batch's work (lr 5, one epoch). */
+export const SMALL_MODEL = ['--model', 'Transformer', '--emsize', '32', '--nhid', '32', '--nlayers', '1', '--lr', '5', '--epochs', '1']
+
 export interface RunResult {
   code: number
   stdout: string

@@ -1,5 +1,6 @@
 // CI smoke run of `pnpm wordlm train` on real WikiText-2 (default device), against the committed PyTorch reference
-// script (reference/main.py, same flags and seed setup) run on this machine in the same test, and Ctrl-C during training.
+// script (reference/main.py, same flags and seed setup) run on this machine in the same test; Ctrl-C during training;
+// `--devices 2` against one replica.
 // Length: the issue's bar, --max-batches 200 (batches 0..200, logged once at batch 200, then 200 validation and 200 test
 // batches): about 2 minutes for each side on 2 cores, so this file is in pnpm test:full only (cli.test.ts checks the
 // same lines, generation and flag errors on a small model in seconds). WORDLM_SMOKE_BATCHES=N shortens it locally.
@@ -12,7 +13,7 @@ import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT, sharedDataSkipReason } from '@tinylab/test-utils/paths'
 import { requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
-import { DATA, END_TRAINING, expectOneEpochLog, logLines, reference, shape, WORDLM, wordlm, type RunResult } from './_cli'
+import { BATCH_LINE, DATA, END_EPOCH, END_TRAINING, SMALL_MODEL, expectOneEpochLog, logLines, reference, shape, WORDLM, wordlm, type RunResult } from './_cli'
 
 const reason = requireTorchOrSkipReason()
 const N = Number(process.env.WORDLM_SMOKE_BATCHES ?? 200)
@@ -74,4 +75,28 @@ describe.skipIf(!!reason || !!sharedDataSkipReason('wikitext-2'))(`pnpm wordlm t
     expect(lines.slice(exit).some((l) => END_TRAINING.test(l))).toBe(true)
     expect(lines.some((l) => l.startsWith('| end of epoch'))).toBe(false)
   })
+})
+
+describe.skipIf(!!sharedDataSkipReason('wikitext-2'))('pnpm wordlm train --devices 2 (data parallel)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wordlm-dp-'))
+  const flags = ['train', '--data', DATA, ...SMALL_MODEL, '--max-batches', '8', '--log-interval', '4', '--device', 'wasm']
+  const lossesOf = (stdout: string): number[] => [...stdout.matchAll(/\| (?:valid |test )?loss\s+([\d.]+)/g)].map((m) => Number(m[1]))
+
+  // Exact equivalence with one replica is tested in replica.test.ts (dropout off, in the fast suite); here the dropout
+  // masks differ (each replica draws its own), so the run is checked for main.py's lines and losses close to one
+  // replica's. A small model: the replicas' wiring is what is under test.
+  it("trains with main.py's lines and losses within 10% of one replica's", async () => {
+    const [one, two] = await Promise.all([wordlm([...flags, '--save', path.join(dir, 'one.pt')]), wordlm([...flags, '--devices', '2', '--save', path.join(dir, 'two.pt')])])
+    expect(one.code, one.stderr).toBe(0)
+    expect(two.code, two.stderr).toBe(0)
+    expect(two.stderr).toContain('data parallel: 2 replicas on wasm')
+    const lines = two.stdout.split('\n').filter((l) => l.startsWith('|'))
+    expect(lines).toHaveLength(4) // batches 4 and 8, end of epoch, end of training
+    expect(lines[0]).toMatch(BATCH_LINE)
+    expect(lines[2]).toMatch(END_EPOCH)
+    expect(lines[3]).toMatch(END_TRAINING)
+    const [a, b] = [lossesOf(one.stdout), lossesOf(two.stdout)]
+    expect(b).toHaveLength(4)
+    b.forEach((loss, i) => expect(Math.abs(loss - (a[i] as number)) / (a[i] as number)).toBeLessThanOrEqual(0.1))
+  }, 600_000)
 })

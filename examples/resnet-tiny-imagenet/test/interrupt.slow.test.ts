@@ -73,7 +73,7 @@ describe('a bad image in train/ (issue 19)', () => {
         expect(lines.length, res.stderr).toBeLessThanOrEqual(5)
         expect(lines.at(-1)).toMatch(new RegExp(`^resnet: error: ${bad.replaceAll('.', '\\.')}: (corrupt or truncated JPEG|not a JPEG file)`))
       }
-    }, 900_000)
+    }, 1_800_000)
   }
 })
 

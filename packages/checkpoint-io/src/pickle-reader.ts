@@ -52,6 +52,17 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): Checkpoin
 /** Like `unpickle`, and also returns where the pickle ended: files like the legacy torch.save format hold several. */
 export function unpickleWithEnd(bytes: Uint8Array, options: UnpickleOptions): { value: CheckpointValue; end: number } {
   const file = options.fileName ?? 'pickle'
+  try {
+    return decode(bytes, options, file)
+  } catch (e) {
+    // Errors from allowed callables and from the JS engine (RangeError…) get the file name like the reader's own.
+    const message = e instanceof Error ? e.message : String(e)
+    if (message.startsWith(`${file}: `)) throw e
+    throw new Error(`${file}: ${message}`, { cause: e })
+  }
+}
+
+function decode(bytes: Uint8Array, options: UnpickleOptions, file: string): { value: CheckpointValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const stack: unknown[] = []
   const memo = new Map<number, unknown>()
@@ -120,249 +131,238 @@ export function unpickleWithEnd(bytes: Uint8Array, options: UnpickleOptions): { 
     return (fn as PyCallable).call(list as unknown[])
   }
 
-  try {
-    return run()
-  } catch (e) {
-    // Errors from allowed callables and from the JS engine (RangeError…) get the file name like the reader's own.
-    const message = e instanceof Error ? e.message : String(e)
-    if (message.startsWith(`${file}: `)) throw e
-    throw new Error(`${file}: ${message} (pickle byte ${p})`, { cause: e })
-  }
-
-  function run(): { value: CheckpointValue; end: number } {
-    for (;;) {
-      const op = u8()
-      switch (op) {
-        case 0x80: // PROTO
-          if (u8() > 5) fail('pickle protocol > 5')
-          break
-        case 0x95: // FRAME
-          u64()
-          break
-        case 0x2e: { // STOP
-          const result = pop()
-          return { value: toCheckpointValue(result, file), end: p }
-        }
-        case 0x28: // MARK
-          stack.push(MARK)
-          break
-        case 0x4e: // NONE
-          stack.push(null)
-          break
-        case 0x88: // NEWTRUE
-          stack.push(true)
-          break
-        case 0x89: // NEWFALSE
-          stack.push(false)
-          break
-        case 0x4b: // BININT1
-          stack.push(u8())
-          break
-        case 0x4d: // BININT2
-          stack.push(u16())
-          break
-        case 0x4a: // BININT
-          stack.push(i32())
-          break
-        case 0x8a: // LONG1
-          stack.push(longFromBytes(take(u8())))
-          break
-        case 0x8b: // LONG4
-          stack.push(longFromBytes(take(u32())))
-          break
-        case 0x49: { // INT (text; protocol 0 bools are I00/I01)
-          const s = line()
-          stack.push(s === '00' ? false : s === '01' ? true : Number.parseInt(s, 10))
-          break
-        }
-        case 0x4c: { // LONG (text)
-          const v = BigInt(line().replace(/L$/u, ''))
-          stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)
-          break
-        }
-        case 0x47: // BINFLOAT (big-endian)
-          need(8)
-          stack.push(view.getFloat64(p, false))
-          p += 8
-          break
-        case 0x46: // FLOAT (text)
-          stack.push(Number.parseFloat(line()))
-          break
-        case 0x58: // BINUNICODE
-          stack.push(utf8.decode(take(u32())))
-          break
-        case 0x8c: // SHORT_BINUNICODE
-          stack.push(utf8.decode(take(u8())))
-          break
-        case 0x8d: // BINUNICODE8
-          stack.push(utf8.decode(take(u64())))
-          break
-        case 0x54: // BINSTRING (Python 2 str: decoded as latin-1 text)
-          stack.push(latin1.decode(take(i32())))
-          break
-        case 0x55: // SHORT_BINSTRING
-          stack.push(latin1.decode(take(u8())))
-          break
-        case 0x42: // BINBYTES
-          stack.push(copy(take(u32())))
-          break
-        case 0x43: // SHORT_BINBYTES
-          stack.push(copy(take(u8())))
-          break
-        case 0x8e: // BINBYTES8
-        case 0x96: // BYTEARRAY8
-          stack.push(copy(take(u64())))
-          break
-        case 0x7d: // EMPTY_DICT
-          stack.push(new PyDict())
-          break
-        case 0x5d: // EMPTY_LIST
-          stack.push([])
-          break
-        case 0x29: // EMPTY_TUPLE
-          stack.push(new PyTuple([]))
-          break
-        case 0x8f: // EMPTY_SET
-          stack.push(new PySet([]))
-          break
-        case 0x74: // TUPLE
-          stack.push(new PyTuple(popMark()))
-          break
-        case 0x85: // TUPLE1
-          stack.push(new PyTuple([pop()]))
-          break
-        case 0x86: { // TUPLE2
-          const b = pop()
-          stack.push(new PyTuple([pop(), b]))
-          break
-        }
-        case 0x87: { // TUPLE3
-          const c = pop()
-          const b = pop()
-          stack.push(new PyTuple([pop(), b, c]))
-          break
-        }
-        case 0x6c: // LIST
-          stack.push(popMark())
-          break
-        case 0x64: { // DICT
-          const items = popMark()
-          const d = new PyDict()
-          for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1])
-          stack.push(d)
-          break
-        }
-        case 0x91: // FROZENSET
-          stack.push(new PySet(popMark()))
-          break
-        case 0x90: { // ADDITEMS
-          const items = popMark()
-          const s = top()
-          if (!(s instanceof PySet)) fail('ADDITEMS on a non-set')
-          for (const item of items) (s as PySet).items.push(item)
-          break
-        }
-        case 0x61: { // APPEND
-          const v = pop()
-          const l = top()
-          if (!Array.isArray(l)) fail('APPEND on a non-list')
-          ;(l as unknown[]).push(v)
-          break
-        }
-        case 0x65: { // APPENDS
-          const items = popMark()
-          const l = top()
-          if (!Array.isArray(l)) fail('APPENDS on a non-list')
-          for (const item of items) (l as unknown[]).push(item)
-          break
-        }
-        case 0x73: { // SETITEM
-          const v = pop()
-          const k = pop()
-          setItem(top(), k, v)
-          break
-        }
-        case 0x75: { // SETITEMS
-          const items = popMark()
-          const d = top()
-          for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1])
-          break
-        }
-        case 0x30: // POP
-          if (top() === MARK) popMark()
-          else pop()
-          break
-        case 0x31: // POP_MARK
-          popMark()
-          break
-        case 0x32: // DUP
-          stack.push(top())
-          break
-        case 0x71: // BINPUT
-          memo.set(u8(), top())
-          break
-        case 0x72: // LONG_BINPUT
-          memo.set(u32(), top())
-          break
-        case 0x70: // PUT
-          memo.set(Number.parseInt(line(), 10), top())
-          break
-        case 0x94: // MEMOIZE
-          memo.set(memo.size, top())
-          break
-        case 0x68: // BINGET
-        case 0x6a: // LONG_BINGET
-        case 0x67: { // GET
-          const key = op === 0x68 ? u8() : op === 0x6a ? u32() : Number.parseInt(line(), 10)
-          if (!memo.has(key)) fail(`memo key ${key} not found`)
-          stack.push(memo.get(key))
-          break
-        }
-        case 0x63: { // GLOBAL
-          const module = line()
-          const name = line()
-          stack.push(resolveGlobal(module, name))
-          break
-        }
-        case 0x93: { // STACK_GLOBAL
-          const name = pop()
-          const module = pop()
-          if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings')
-          stack.push(resolveGlobal(module as string, name as string))
-          break
-        }
-        case 0x52: { // REDUCE
-          const args = pop()
-          const fn = pop()
-          stack.push(call(fn, args))
-          break
-        }
-        case 0x81: { // NEWOBJ: cls.__new__(cls, *args), same allow-list
-          const args = pop()
-          const cls = pop()
-          stack.push(call(cls, args))
-          break
-        }
-        case 0x62: { // BUILD
-          const state = pop()
-          const obj = pop()
-          // torch's state_dict is an OrderedDict whose `_metadata` attribute (module versions) arrives by BUILD; it is
-          // dropped: load_state_dict treats missing metadata as the current version. Tensors carry no BUILD state.
-          if (obj instanceof PyObject) obj.setState(state instanceof PyTuple ? state.items : [state])
-          else if (!(obj instanceof PyDict || obj instanceof HostTensor)) fail(`BUILD on ${describe(obj)} is not supported`)
-          stack.push(obj)
-          break
-        }
-        case 0x50: // PERSID
-        case 0x51: { // BINPERSID
-          const pid = op === 0x50 ? line() : pop()
-          if (!options.persistentLoad) fail('persistent id without a persistent_load')
-          stack.push(options.persistentLoad?.(pid instanceof PyTuple ? pid.items : pid))
-          break
-        }
-        default:
-          fail(`unsupported or unsafe pickle opcode 0x${op.toString(16).padStart(2, '0')}`)
+  for (;;) {
+    const op = u8()
+    switch (op) {
+      case 0x80: // PROTO
+        if (u8() > 5) fail('pickle protocol > 5')
+        break
+      case 0x95: // FRAME
+        u64()
+        break
+      case 0x2e: { // STOP
+        const result = pop()
+        return { value: toCheckpointValue(result, file), end: p }
       }
+      case 0x28: // MARK
+        stack.push(MARK)
+        break
+      case 0x4e: // NONE
+        stack.push(null)
+        break
+      case 0x88: // NEWTRUE
+        stack.push(true)
+        break
+      case 0x89: // NEWFALSE
+        stack.push(false)
+        break
+      case 0x4b: // BININT1
+        stack.push(u8())
+        break
+      case 0x4d: // BININT2
+        stack.push(u16())
+        break
+      case 0x4a: // BININT
+        stack.push(i32())
+        break
+      case 0x8a: // LONG1
+        stack.push(longFromBytes(take(u8())))
+        break
+      case 0x8b: // LONG4
+        stack.push(longFromBytes(take(u32())))
+        break
+      case 0x49: { // INT (text; protocol 0 bools are I00/I01)
+        const s = line()
+        stack.push(s === '00' ? false : s === '01' ? true : Number.parseInt(s, 10))
+        break
+      }
+      case 0x4c: { // LONG (text)
+        const v = BigInt(line().replace(/L$/u, ''))
+        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)
+        break
+      }
+      case 0x47: // BINFLOAT (big-endian)
+        need(8)
+        stack.push(view.getFloat64(p, false))
+        p += 8
+        break
+      case 0x46: // FLOAT (text)
+        stack.push(Number.parseFloat(line()))
+        break
+      case 0x58: // BINUNICODE
+        stack.push(utf8.decode(take(u32())))
+        break
+      case 0x8c: // SHORT_BINUNICODE
+        stack.push(utf8.decode(take(u8())))
+        break
+      case 0x8d: // BINUNICODE8
+        stack.push(utf8.decode(take(u64())))
+        break
+      case 0x54: // BINSTRING (Python 2 str: decoded as latin-1 text)
+        stack.push(latin1.decode(take(i32())))
+        break
+      case 0x55: // SHORT_BINSTRING
+        stack.push(latin1.decode(take(u8())))
+        break
+      case 0x42: // BINBYTES
+        stack.push(copy(take(u32())))
+        break
+      case 0x43: // SHORT_BINBYTES
+        stack.push(copy(take(u8())))
+        break
+      case 0x8e: // BINBYTES8
+      case 0x96: // BYTEARRAY8
+        stack.push(copy(take(u64())))
+        break
+      case 0x7d: // EMPTY_DICT
+        stack.push(new PyDict())
+        break
+      case 0x5d: // EMPTY_LIST
+        stack.push([])
+        break
+      case 0x29: // EMPTY_TUPLE
+        stack.push(new PyTuple([]))
+        break
+      case 0x8f: // EMPTY_SET
+        stack.push(new PySet([]))
+        break
+      case 0x74: // TUPLE
+        stack.push(new PyTuple(popMark()))
+        break
+      case 0x85: // TUPLE1
+        stack.push(new PyTuple([pop()]))
+        break
+      case 0x86: { // TUPLE2
+        const b = pop()
+        stack.push(new PyTuple([pop(), b]))
+        break
+      }
+      case 0x87: { // TUPLE3
+        const c = pop()
+        const b = pop()
+        stack.push(new PyTuple([pop(), b, c]))
+        break
+      }
+      case 0x6c: // LIST
+        stack.push(popMark())
+        break
+      case 0x64: { // DICT
+        const items = popMark()
+        const d = new PyDict()
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1])
+        stack.push(d)
+        break
+      }
+      case 0x91: // FROZENSET
+        stack.push(new PySet(popMark()))
+        break
+      case 0x90: { // ADDITEMS
+        const items = popMark()
+        const s = top()
+        if (!(s instanceof PySet)) fail('ADDITEMS on a non-set')
+        for (const item of items) (s as PySet).items.push(item)
+        break
+      }
+      case 0x61: { // APPEND
+        const v = pop()
+        const l = top()
+        if (!Array.isArray(l)) fail('APPEND on a non-list')
+        ;(l as unknown[]).push(v)
+        break
+      }
+      case 0x65: { // APPENDS
+        const items = popMark()
+        const l = top()
+        if (!Array.isArray(l)) fail('APPENDS on a non-list')
+        for (const item of items) (l as unknown[]).push(item)
+        break
+      }
+      case 0x73: { // SETITEM
+        const v = pop()
+        const k = pop()
+        setItem(top(), k, v)
+        break
+      }
+      case 0x75: { // SETITEMS
+        const items = popMark()
+        const d = top()
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1])
+        break
+      }
+      case 0x30: // POP
+        if (top() === MARK) popMark()
+        else pop()
+        break
+      case 0x31: // POP_MARK
+        popMark()
+        break
+      case 0x32: // DUP
+        stack.push(top())
+        break
+      case 0x71: // BINPUT
+        memo.set(u8(), top())
+        break
+      case 0x72: // LONG_BINPUT
+        memo.set(u32(), top())
+        break
+      case 0x70: // PUT
+        memo.set(Number.parseInt(line(), 10), top())
+        break
+      case 0x94: // MEMOIZE
+        memo.set(memo.size, top())
+        break
+      case 0x68: // BINGET
+      case 0x6a: // LONG_BINGET
+      case 0x67: { // GET
+        const key = op === 0x68 ? u8() : op === 0x6a ? u32() : Number.parseInt(line(), 10)
+        if (!memo.has(key)) fail(`memo key ${key} not found`)
+        stack.push(memo.get(key))
+        break
+      }
+      case 0x63: { // GLOBAL
+        const module = line()
+        const name = line()
+        stack.push(resolveGlobal(module, name))
+        break
+      }
+      case 0x93: { // STACK_GLOBAL
+        const name = pop()
+        const module = pop()
+        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings')
+        stack.push(resolveGlobal(module as string, name as string))
+        break
+      }
+      case 0x52: { // REDUCE
+        const args = pop()
+        const fn = pop()
+        stack.push(call(fn, args))
+        break
+      }
+      case 0x81: { // NEWOBJ: cls.__new__(cls, *args), same allow-list
+        const args = pop()
+        const cls = pop()
+        stack.push(call(cls, args))
+        break
+      }
+      case 0x62: { // BUILD
+        const state = pop()
+        const obj = pop()
+        // torch's state_dict is an OrderedDict whose `_metadata` attribute (module versions) arrives by BUILD; it is
+        // dropped: load_state_dict treats missing metadata as the current version. Tensors carry no BUILD state.
+        if (obj instanceof PyObject) obj.setState(state instanceof PyTuple ? state.items : [state])
+        else if (!(obj instanceof PyDict || obj instanceof HostTensor)) fail(`BUILD on ${describe(obj)} is not supported`)
+        stack.push(obj)
+        break
+      }
+      case 0x50: // PERSID
+      case 0x51: { // BINPERSID
+        const pid = op === 0x50 ? line() : pop()
+        if (!options.persistentLoad) fail('persistent id without a persistent_load')
+        stack.push(options.persistentLoad?.(pid instanceof PyTuple ? pid.items : pid))
+        break
+      }
+      default:
+        fail(`unsupported or unsafe pickle opcode 0x${op.toString(16).padStart(2, '0')}`)
     }
   }
 }

@@ -1,23 +1,25 @@
 /**
  * Whole training steps written with the real packages (@tinylab/resnet-models, @tinylab/transformer-lm,
  * @tinylab/train-loop: forward, loss, backward, clipping, SGD) as synchronous functions of their input tensors, for
- * compiled-step tests and benchmarks. Each returns `[loss, logits]` (logits kept for top-k accuracy).
+ * compiled-step tests and benchmarks. Each returns `[loss, logits]` (logits kept for top-k accuracy), the narrow ResNet
+ * `[loss]`.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { resnet18 } from '@tinylab/resnet-models'
+import { resnet18 as narrowResnet18 } from './resnet18-fixture'
 import { clipGradNorm, SGD } from '@tinylab/train-loop'
-import type { NamedTensor } from '@tinylab/transformer-lm'
+import type { TrainableParam } from '@tinylab/train-loop'
 import { nllLoss, TransformerModel } from '@tinylab/transformer-lm'
 
 export interface TrainingStepFixture {
-  /** One step on `inputs` (as made by `inputs(i)`); returns `[loss, logits]`. */
+  /** One step on `inputs` (as made by `inputs(i)`); returns `[loss, logits]` (or `[loss]`). */
   step: (inputs: readonly tf.Tensor[]) => tf.Tensor[]
   /** The deterministic batch of step `i` (CPU tensors; the caller disposes them). */
   inputs: (i: number) => tf.Tensor[]
-  /** Forward only, eval mode: the logits of `inputs(i)`. */
+  /** Forward only, eval mode: the logits of `inputs(i)` (the narrow ResNet: its loss). */
   evaluate: (inputs: readonly tf.Tensor[]) => tf.Tensor[]
   /** Parameters and buffers (BatchNorm running statistics), state-dict order. */
-  namedTensors: () => NamedTensor[]
+  namedTensors: () => readonly TrainableParam[]
   optimizer: SGD
   dispose: () => void
 }
@@ -44,18 +46,18 @@ function images(count: number, seed: number): Float32Array {
 }
 
 /** Gradients keyed by parameter name, as train-loop's optimizers and clipGradNorm expect. */
-function namedGrads(params: readonly NamedTensor[], lossOf: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+function namedGrads(params: readonly TrainableParam[], lossOf: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const byVariable = new Map(params.map((p) => [p.value.name, p.name]))
   const { value, grads } = tf.variableGrads(lossOf, params.map((p) => p.value))
   return { loss: value, grads: Object.fromEntries(Object.entries(grads).map(([v, g]) => [byVariable.get(v) as string, g])) }
 }
 
-/** torchvision ResNet-18 on `size`×`size` images, softmax cross-entropy, SGD(lr 0.1, momentum 0.9, weight decay 1e-4). */
-export function resnetTrainingStep(options: { batch: number; size: number; classes: number; seed?: number }): TrainingStepFixture {
+/** torchvision ResNet-18 on `size`×`size` images, softmax cross-entropy, SGD(lr 0.1 unless given, momentum 0.9, weight decay 1e-4). */
+export function resnetTrainingStep(options: { batch: number; size: number; classes: number; seed?: number; lr?: number }): TrainingStepFixture {
   const { batch, size, classes } = options
   const model = resnet18({ numClasses: classes, seed: options.seed ?? 1 })
   const params = model.parameters()
-  const optimizer = new SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 })
+  const optimizer = new SGD(params, { lr: options.lr ?? 0.1, momentum: 0.9, weightDecay: 1e-4 })
   return {
     step: ([x, labels]) => {
       let logits: tf.Tensor | undefined
@@ -74,6 +76,32 @@ export function resnetTrainingStep(options: { batch: number; size: number; class
     dispose: () => {
       optimizer.dispose()
       model.dispose()
+    },
+  }
+}
+
+/**
+ * The ResNet-18 layer graph at width `width` (resnet18-fixture: batch-statistics BatchNorm without running statistics),
+ * softmax cross-entropy, SGD(lr, momentum 0.9, weight decay 1e-4): seconds on the cpu backend, for fast tests.
+ */
+export function narrowResnetTrainingStep(options: { batch: number; size: number; classes: number; width: number; lr: number }): TrainingStepFixture {
+  const { batch, size, classes } = options
+  const net = narrowResnet18(classes, options.width)
+  const params = [...net.params].map(([name, value]) => ({ name, value }))
+  const optimizer = new SGD(params, { lr: options.lr, momentum: 0.9, weightDecay: 1e-4 })
+  return {
+    step: ([x, labels]) => {
+      const { loss, grads } = namedGrads(params, () => net.loss(x as tf.Tensor4D, labels as tf.Tensor1D))
+      optimizer.step(grads)
+      return [loss]
+    },
+    inputs: (i) => [tf.tensor4d(images(batch * size * size * 3, 1000 + i), [batch, size, size, 3]), tf.tensor1d(ids(batch, classes, 7 + i), 'int32')],
+    evaluate: ([x, labels]) => [net.loss(x as tf.Tensor4D, labels as tf.Tensor1D)],
+    namedTensors: () => params,
+    optimizer,
+    dispose: () => {
+      optimizer.dispose()
+      tf.dispose(params.map((p) => p.value))
     },
   }
 }

@@ -1,68 +1,25 @@
 /**
- * compileStep on lavapipe against the eager cpu backend, on small versions of the real training steps (the ResNet-18
- * of @tinylab/resnet-models at 16x16, a 1-layer Transformer LM of @tinylab/transformer-lm; train-loop's SGD and
- * clip_grad_norm_): losses within 1e-4 and parameters within 1e-3 relative after 8 steps (3 eager, 5 replayed), eval
- * logits within 1e-4, flat tensor count and plan memory; and the errors for what a replay cannot do.
+ * compileStep on lavapipe against the eager cpu backend, on small training steps: the ResNet-18 layer graph at width 8
+ * (test-utils' fixture, 16x16, lr 0.01) and a 1-layer Transformer LM of @tinylab/transformer-lm, with train-loop's SGD
+ * and clip_grad_norm_: losses within 1e-4 and parameters within 1e-3 relative after 8 steps (3 eager, 5 replayed),
+ * eval outputs within 1e-4, flat tensor count and plan memory; and the errors for what a replay cannot do. The full
+ * sizes are in compiled-step.slow.test.ts.
  */
 import '@tensorflow/tfjs-backend-cpu'
 import '@tensorflow/tfjs-core/dist/register_all_gradients'
 import * as tf from '@tensorflow/tfjs-core'
-import { relError } from '@tinylab/test-utils/close'
 import type { TrainingStepFixture } from '@tinylab/test-utils/training-steps'
-import { resnetTrainingStep, transformerTrainingStep } from '@tinylab/test-utils/training-steps'
+import { narrowResnetTrainingStep, transformerTrainingStep } from '@tinylab/test-utils/training-steps'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileStep, listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/index'
+import type { Run } from './_compiled-parity'
+import { expectParity, train } from './_compiled-parity'
 
 const STEPS = 8
 
 const fixtures: Record<string, () => TrainingStepFixture> = {
-  resnet18: () => resnetTrainingStep({ batch: 2, size: 16, classes: 10 }),
+  resnet18: () => narrowResnetTrainingStep({ batch: 2, size: 16, classes: 10, width: 8, lr: 0.01 }),
   transformer: () => transformerTrainingStep({ batch: 2, bptt: 6, ntoken: 30, emsize: 8, nhid: 12, nlayers: 1, nhead: 2 }),
-}
-
-interface Run {
-  losses: number[]
-  logits: Float32Array[]
-  evalLogits: Float32Array
-  final: Map<string, Float32Array>
-  tensors: number[]
-  planBytes: number[]
-}
-
-async function train(make: () => TrainingStepFixture, compiled: boolean): Promise<Run> {
-  const f = make()
-  const run: Run = { losses: [], logits: [], evalLogits: new Float32Array(), final: new Map(), tensors: [], planBytes: [] }
-  const step = compileStep(f.step, { name: 'train' })
-  const evaluate = compileStep(f.evaluate, { name: 'eval' })
-  for (let i = 0; i < STEPS; i++) {
-    const inputs = f.inputs(i)
-    const [loss, logits] = compiled ? await step.run(inputs) : await eager(f.step, inputs)
-    run.losses.push((loss as Float32Array)[0] as number)
-    run.logits.push(logits as Float32Array)
-    tf.dispose(inputs)
-    run.tensors.push(tf.memory().numTensors)
-    run.planBytes.push(step.stats().memory?.totalBytes ?? 0)
-  }
-  const evalInputs = f.inputs(100)
-  for (let i = 0; i < 4; i++) run.evalLogits = ((compiled ? await evaluate.run(evalInputs) : await eager(f.evaluate, evalInputs))[0]) as Float32Array
-  tf.dispose(evalInputs)
-  if (compiled) {
-    expect(step.stats().mode).toBe('compiled')
-    expect(step.stats().replays).toBe(STEPS - 3)
-    expect(evaluate.stats().mode).toBe('compiled')
-  }
-  for (const t of f.namedTensors()) run.final.set(t.name, Float32Array.from(await t.value.data()))
-  step.dispose()
-  evaluate.dispose()
-  f.dispose()
-  return run
-}
-
-async function eager(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], inputs: tf.Tensor[]): Promise<Float32Array[]> {
-  const out = tf.tidy(() => fn(inputs))
-  const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>))
-  tf.dispose(out)
-  return values
 }
 
 const adapters = await listWebGpuAdapters().then((a) => a.length, () => 0)
@@ -72,22 +29,81 @@ describe.skipIf(adapters === 0)('compileStep: replayed training steps equal eage
   const cpu = new Map<string, Run>()
   beforeAll(async () => {
     await tf.setBackend('cpu')
-    for (const [name, make] of Object.entries(fixtures)) cpu.set(name, await train(make, false))
+    for (const [name, make] of Object.entries(fixtures)) cpu.set(name, await train(make, false, STEPS))
     await startWebGpu()
     tf.env().set('WEBGPU_CPU_FORWARD', false)
   })
   afterAll(() => stopWebGpu())
 
   it.each(Object.keys(fixtures))('%s: losses 1e-4, parameters 1e-3, eval logits 1e-4, flat tensors and memory', async (name) => {
-    const want = cpu.get(name) as Run
-    const got = await train(fixtures[name] as () => TrainingStepFixture, true)
-    got.losses.forEach((l, i) => expect(Math.abs(l - (want.losses[i] as number)) / Math.abs(want.losses[i] as number), `loss ${i}`).toBeLessThanOrEqual(1e-4))
-    expect(relError(got.logits[STEPS - 1] as Float32Array, want.logits[STEPS - 1] as Float32Array)).toBeLessThanOrEqual(1e-3)
-    for (const [n, v] of want.final) expect(relError(got.final.get(n) ?? new Float32Array(), v), n).toBeLessThanOrEqual(1e-3)
-    expect(relError(got.evalLogits, want.evalLogits)).toBeLessThanOrEqual(1e-4)
-    expect(got.losses[STEPS - 1]).not.toBe(got.losses[0])
-    // Replays (steps 4..8) create no tensors and no GPU memory.
-    expect(new Set(got.tensors.slice(3)).size).toBe(1)
-    expect(new Set(got.planBytes.slice(3)).size).toBe(1)
+    const got = await train(fixtures[name] as () => TrainingStepFixture, true, STEPS)
+    expectParity(got, cpu.get(name) as Run)
+  })
+})
+
+describe.skipIf(adapters === 0)('compileStep: what a replay cannot do is an error that names it', () => {
+  beforeAll(async () => {
+    await startWebGpu()
+    tf.env().set('WEBGPU_CPU_FORWARD', false)
+  })
+  afterAll(() => stopWebGpu())
+
+  /** Runs calls 0-2 (eager and traced) and returns the step. */
+  async function warm(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], inputs: tf.Tensor[], options = {}): Promise<ReturnType<typeof compileStep>> {
+    const step = compileStep(fn, { name: 'probe', ...options })
+    for (let i = 0; i < 3; i++) await step.run(inputs)
+    return step
+  }
+
+  it('a replay updates a variable in place and matches eager arithmetic; a new shape names the input and both shapes', async () => {
+    const w = tf.variable(tf.tensor1d([1, 2, 3, 4]))
+    const x = tf.tensor1d([0.5, 0.25, 2, 1])
+    const step = await warm(([v]) => {
+      w.assign(tf.add(tf.mul(w, v as tf.Tensor), 1))
+      return [tf.sum(w)]
+    }, [x])
+    expect(step.stats().mode).toBe('compiled')
+    const [sum] = await step.run([x])
+    // w after 4 calls of w = w*x + 1, computed here in float64.
+    const want = [1, 2, 3, 4].map((v, i) => {
+      let r = v
+      for (let k = 0; k < 4; k++) r = r * [0.5, 0.25, 2, 1][i]! + 1
+      return r
+    })
+    expect(Array.from(await w.data())).toEqual(want)
+    expect((sum as Float32Array)[0]).toBeCloseTo(want.reduce((a, b) => a + b), 4)
+    await expect(step.run([tf.tensor1d([1, 2])])).rejects.toThrow(/input 0 is float32\[2\] but the step was traced with float32\[4\]/)
+    step.dispose()
+    tf.dispose([w, x])
+  })
+
+  it('host-generated values that change every call (tf.dropout masks) are refused, naming the upload', async () => {
+    const x = tf.ones([4, 8])
+    let seed = 1
+    await expect(warm(([a]) => [tf.sum(tf.dropout(a as tf.Tensor, 0.5, undefined, seed++))], [x])).rejects.toThrow(
+      /upload \d+ \(float32\[4,8\]\) has different values in consecutive calls.*dropout/,
+    )
+    tf.dispose(x)
+  })
+
+  it("onUnsupported: 'eager' prints one line and keeps computing eagerly (here: a variable created inside the step)", async () => {
+    const lines: string[] = []
+    const warn = console.warn
+    console.warn = (line: string) => lines.push(line)
+    const x = tf.tensor1d([1, 2, 3])
+    const made: tf.Variable[] = []
+    try {
+      const step = await warm(([a]) => {
+        made.push(tf.variable(tf.mul(a as tf.Tensor, 2)))
+        return [tf.sum(made[made.length - 1] as tf.Variable)]
+      }, [x], { onUnsupported: 'eager' })
+      expect(step.stats().mode).toBe('eager')
+      expect((await step.run([x]))[0]?.[0]).toBe(12)
+    } finally {
+      console.warn = warn
+    }
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/compileStep 'probe': running eagerly: the step creates tf.Variable/)
+    tf.dispose([x, ...made])
   })
 })

@@ -134,33 +134,43 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
     return values
   }
 
+  const run = (inputs: readonly tf.Tensor[]): Promise<StepValues> => {
+    if (options.traceKey !== undefined && !fallback) {
+      const next = options.traceKey()
+      if (warmCalls > 0 && !Object.is(next, key)) {
+        if (plan !== undefined) retired.push(plan)
+        plan = undefined
+        firstTrace = undefined
+        warmCalls = 1 // state exists already: trace again without another warm-up call
+        disposeRetired()
+      }
+      key = next
+    }
+    if (fallback) return eager(inputs)
+    if (plan !== undefined) {
+      const values = plan.run(inputs)
+      replays++
+      pending++
+      return values.finally(() => {
+        pending--
+        disposeRetired()
+      })
+    }
+    if (tf.getBackend() !== 'webgpu') {
+      unsupported(`the active backend is '${tf.getBackend()}', not 'webgpu'`)
+      return eager(inputs)
+    }
+    return warmCalls++ === 0 ? eager(inputs) : traced(inputs)
+  }
+
   return {
     run(inputs) {
-      if (options.traceKey !== undefined && !fallback) {
-        const next = options.traceKey()
-        if (warmCalls > 0 && !Object.is(next, key)) {
-          if (plan !== undefined) retired.push(plan)
-          plan = undefined
-          firstTrace = undefined
-          warmCalls = 1 // state exists already: trace again without another warm-up call
-          disposeRetired()
-        }
-        key = next
+      // Errors become rejections, as for any promise-returning call; the GPU work is still submitted synchronously.
+      try {
+        return run(inputs)
+      } catch (err) {
+        return Promise.reject(err)
       }
-      if (fallback) return eager(inputs)
-      if (plan !== undefined) {
-        replays++
-        pending++
-        return plan.run(inputs).finally(() => {
-          pending--
-          disposeRetired()
-        })
-      }
-      if (tf.getBackend() !== 'webgpu') {
-        unsupported(`the active backend is '${tf.getBackend()}', not 'webgpu'`)
-        return eager(inputs)
-      }
-      return warmCalls++ === 0 ? eager(inputs) : traced(inputs)
     },
     stats() {
       const stats: CompiledStepStats = {

@@ -113,7 +113,8 @@ export class ReplayPlan {
           buffers.set(id, variableSlot(backend, role.variable).buffer)
           break
         case 'frozen': {
-          const source = backend.tensorMap.get(id).resource as GPUBuffer
+          const source = backend.tensorMap.has(id) ? backend.tensorMap.get(id).resource : undefined
+          if (!(source instanceof GPUBuffer)) throw new Error(`compiled step: tensor #${role.id}, created before the step and read by it, was disposed before the plan was built`)
           const buffer = this.createBuffer(bytes, STORAGE | COPY_DST | COPY_SRC)
           init.copyBufferToBuffer(source, 0, buffer, 0, bytes)
           this.sizes.constantBytes += buffer.size

@@ -28,8 +28,9 @@ export function variableSlot(backend: WebGpuBackendInternals, variable: tf.Varia
   flushTfjs(backend)
   const source = backend.tensorMap.get(variable.dataId).resource
   if (!(source instanceof GPUBuffer)) throw new Error(`compiled step: variable '${variable.name}' is not held in a GPU buffer`)
+  // Exactly the tensor's size: tfjs reads a variable back by mapping its whole buffer.
   const bytes = variable.size * 4
-  const buffer = slot?.buffer ?? backend.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST })
+  const buffer = slot?.buffer ?? backend.device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE | COPY_SRC | COPY_DST })
   if (encoder !== undefined) {
     encoder.copyBufferToBuffer(source, 0, buffer, 0, bytes)
   } else {

@@ -6,7 +6,9 @@
  * 2 heads, bptt 35, vocab 33278, clip 0.25, SGD lr 20; dropout 0, see below). `--host-only` gives every dispatch zero
  * workgroups, so only host work is timed (the GPU, or lavapipe, does nothing). host_ms is the median over the timed
  * steps of the time until the step is submitted with its loss readback requested (the readback itself overlaps the next
- * step); *_with_readback_ms waits for the loss too. Prints, last, one JSON line.
+ * step); *_with_readback_ms waits for the loss too; *_cpu_ms is this process's CPU time over the same span (all threads,
+ * lavapipe's included) and *_main_thread_ms the main thread's alone: on a shared machine these show the host work that
+ * wall time hides under other jobs' load. Prints, last, one JSON line.
  *
  * Dropout is 0 in the Transformer: tf.dropout draws its masks on the CPU every step, which a replay cannot redraw
  * (compileStep refuses such a step and names the upload).
@@ -24,10 +26,23 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number
 }
 
+/** This thread's time on a CPU in ms (Linux: nanoseconds in /proc/thread-self/schedstat); NaN elsewhere. */
+function mainThreadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6
+  } catch {
+    return NaN
+  }
+}
+
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
 
 interface Timed {
   hostMs: number
+  /** CPU time of this process (all its threads, lavapipe's queue threads included) over the same span. */
+  hostCpuMs: number
+  /** CPU time of the main thread alone (/proc/thread-self/schedstat): the host work, little inflated by other load. */
+  hostThreadMs: number
   withReadbackMs: number
   loss: number
 }
@@ -35,19 +50,26 @@ interface Timed {
 /** Times `steps` calls of `submit` (which returns the loss read); host time stops when `submit` returns. */
 async function timeSteps(f: TrainingStepFixture, steps: number, offset: number, submit: (inputs: tf.Tensor[]) => Promise<number>): Promise<Timed> {
   const host: number[] = []
+  const cpu: number[] = []
+  const thread: number[] = []
   const total: number[] = []
   let loss = NaN
   for (let i = 0; i < steps; i++) {
     const inputs = f.inputs((offset + i) % 4)
+    const m0 = mainThreadCpuMs()
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     const pending = submit(inputs)
     const t1 = performance.now()
+    const c1 = process.cpuUsage(c0)
+    thread.push(mainThreadCpuMs() - m0)
+    cpu.push((c1.user + c1.system) / 1000)
     loss = await pending
     total.push(performance.now() - t0)
     host.push(t1 - t0)
     tf.dispose(inputs)
   }
-  return { hostMs: median(host), withReadbackMs: median(total), loss }
+  return { hostMs: median(host), hostCpuMs: median(cpu), hostThreadMs: median(thread), withReadbackMs: median(total), loss }
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -94,10 +116,10 @@ export async function run(args: string[]): Promise<void> {
   const stats = compiled.stats()
   if (stats.mode !== 'compiled') throw new Error(`webgpu-step: the step did not compile (mode ${stats.mode})`)
   const memory = stats.memory
-  const gpu = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number }
+  const gpu = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number }
   const top = Object.entries(stats.programs).sort((a, b) => b[1] - a[1]).slice(0, 8)
   console.log(`programs per compiled step: ${top.map(([p, n]) => `${p} ${n}`).join(', ')}`)
-  console.log(`plan GPU memory: ${mib(memory?.totalBytes ?? 0)} MiB (arena ${mib(memory?.arenaBytes ?? 0)} MiB for ${mib(memory?.unplannedBytes ?? 0)} MiB of temporaries); tfjs buffers ${mib(gpu.numBytesInGPUAllocated ?? 0)} MiB`)
+  console.log(`plan GPU memory: ${mib(memory?.totalBytes ?? 0)} MiB (arena ${mib(memory?.arenaBytes ?? 0)} MiB for ${mib(memory?.unplannedBytes ?? 0)} MiB of temporaries); tfjs buffers ${mib(gpu.numBytesAllocatedInGPU ?? 0)} MiB`)
   console.log(`trace (3 eager calls) ${Math.round(traceMs)} ms; live tensors before/after the timed replays: ${tensorsBefore}/${tf.memory().numTensors}`)
   compiled.dispose()
   f.dispose()
@@ -109,9 +131,13 @@ export async function run(args: string[]): Promise<void> {
       host_only: hostOnly,
       dispatches: stats.dispatches,
       host_ms: round(timed.hostMs),
+      host_cpu_ms: round(timed.hostCpuMs),
+      host_main_thread_ms: round(timed.hostThreadMs),
       host_with_readback_ms: round(timed.withReadbackMs),
       eager_dispatches: eagerDispatches,
       eager_host_ms: round(eager.hostMs),
+      eager_host_cpu_ms: round(eager.hostCpuMs),
+      eager_host_main_thread_ms: round(eager.hostThreadMs),
       eager_host_with_readback_ms: round(eager.withReadbackMs),
       submits_per_step: 1,
       plan_gpu_mib: mib(memory?.totalBytes ?? 0),

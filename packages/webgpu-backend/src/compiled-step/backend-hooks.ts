@@ -193,8 +193,9 @@ export function flushTfjs(backend: WebGpuBackendInternals): void {
 }
 
 /**
- * Host-only timing: while on, every dispatch (eager tfjs and compiled replays) is issued with zero workgroups, so the
- * GPU does nothing and a step's time is its host work alone. Results are then meaningless.
+ * Host-only timing: while on, every dispatch (eager tfjs and compiled replays) is issued with zero workgroups, and a
+ * replay's end-of-step copies (variables' new values, outputs to staging) with zero bytes, so the GPU does nothing and
+ * a step's time is its host work alone. Results are then meaningless.
  *
  * ```ts
  * setHostOnlyDispatch(true); const t0 = performance.now(); await step.run([x, y]); console.log(performance.now() - t0)

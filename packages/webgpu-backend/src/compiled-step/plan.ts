@@ -251,9 +251,10 @@ export class ReplayPlan {
       else pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
     }
     pass.end()
-    for (const c of this.stateCopies) encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, c.bytes)
+    // Host-only timing leaves the copies empty too: on a software adapter they are CPU work the host would wait for.
+    for (const c of this.stateCopies) encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, zero ? 0 : c.bytes)
     const staging = this.readback.acquire()
-    this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, o.bytes))
+    this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
     return this.readback.read(staging)
   }

@@ -45,6 +45,7 @@ export class ReplayPlan {
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
   private readonly inputBuffers: GPUBuffer[] = []
+  private readonly inputHost: (Float32Array | Int32Array)[] = []
   private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
   private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
   private readonly readback: ReadbackRing
@@ -230,8 +231,14 @@ export class ReplayPlan {
       if (data.resource instanceof GPUBuffer) {
         encoder.copyBufferToBuffer(data.resource, 0, target, 0, data.resource.size)
       } else if (data.values != null) {
-        const typed = t.dtype === 'float32' ? toFloat32(data.values) : toInt32(data.values)
-        device.queue.writeBuffer(target, 0, typed.buffer, typed.byteOffset, typed.byteLength)
+        // Through a plan-owned array: loaders hand over views of shared or larger buffers, which writeBuffer refuses.
+        let host = this.inputHost[i]
+        if (host === undefined) {
+          host = t.dtype === 'float32' ? new Float32Array(t.size) : new Int32Array(t.size)
+          this.inputHost[i] = host
+        }
+        host.set(data.values)
+        device.queue.writeBuffer(target, 0, host)
       } else {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
@@ -271,12 +278,4 @@ export class ReplayPlan {
     this.owned.length = 0
     this.readback.dispose()
   }
-}
-
-function toFloat32(values: ArrayLike<number>): Float32Array {
-  return values instanceof Float32Array ? values : Float32Array.from(values)
-}
-
-function toInt32(values: ArrayLike<number>): Int32Array {
-  return values instanceof Int32Array ? values : Int32Array.from(values)
 }

@@ -35,6 +35,7 @@ const STORAGE = 0x80 // GPUBufferUsage.STORAGE (the constants are not in Node's 
 const COPY_SRC = 0x04
 const COPY_DST = 0x08
 const UNIFORM = 0x40
+const MAP_WRITE = 0x02
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 
@@ -45,7 +46,6 @@ export class ReplayPlan {
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
   private readonly inputBuffers: GPUBuffer[] = []
-  private readonly inputHost: (Float32Array | Int32Array)[] = []
   private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
   private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
   private readonly readback: ReadbackRing
@@ -224,6 +224,7 @@ export class ReplayPlan {
     const { backend, device } = this
     flushTfjs(backend)
     const encoder = device.createCommandEncoder()
+    const uploads: GPUBuffer[] = []
     inputs.forEach((t, i) => {
       const target = this.inputBuffers[i]
       if (target === undefined) return // an input the step never reads on the GPU
@@ -231,14 +232,15 @@ export class ReplayPlan {
       if (data.resource instanceof GPUBuffer) {
         encoder.copyBufferToBuffer(data.resource, 0, target, 0, data.resource.size)
       } else if (data.values != null) {
-        // Through a plan-owned array: loaders hand over views of shared or larger buffers, which writeBuffer refuses.
-        let host = this.inputHost[i]
-        if (host === undefined) {
-          host = t.dtype === 'float32' ? new Float32Array(t.size) : new Int32Array(t.size)
-          this.inputHost[i] = host
-        }
-        host.set(data.values)
-        device.queue.writeBuffer(target, 0, host)
+        // A buffer mapped at creation, filled and copied in the pass's encoder (as tfjs uploads): on Dawn's Node binding
+        // queue.writeBuffer of megabytes costs several times more host time.
+        const staging = device.createBuffer({ size: Math.max(4, t.size * 4), usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })
+        const mapped = staging.getMappedRange()
+        if (t.dtype === 'float32') new Float32Array(mapped).set(data.values)
+        else new Int32Array(mapped).set(data.values)
+        staging.unmap()
+        encoder.copyBufferToBuffer(staging, 0, target, 0, t.size * 4)
+        uploads.push(staging)
       } else {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
@@ -263,6 +265,7 @@ export class ReplayPlan {
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
+    for (const b of uploads) b.destroy() // freed once the submitted copy has run
     return this.readback.read(staging)
   }
 

@@ -26,6 +26,7 @@ import {
 } from '@tinylab/checkpoint-io'
 import { AverageMeter, ProgressMeter, Summary, SummaryWriter, runDirName } from '@tinylab/metrics-logger'
 import { initBackend, type Device } from '@tinylab/multi-device'
+import { compiledTrainer } from './compiled-train-step'
 import { createResNet, formatSummary, resnetArchs, summary, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
 import { TinyImageNetLoader, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
 import { CosineAnnealingLR, SGD, StepLR, accuracyAsync, trainStepAsync, type CosineAnnealingLRState, type SGDStateDict, type StepLRState } from '@tinylab/train-loop'
@@ -541,6 +542,8 @@ async function run(argv: string[]): Promise<number> {
   }
 
   const dp = args.devices > 1 ? await startReplicas({ ...args, numClasses }, model, sgd) : undefined
+  // --device webgpu with whole batches on this thread: the compiled step (compiled-train-step.ts).
+  const compiled = info.device === 'webgpu' && !dp && micro.size >= args.batchSize ? compiledTrainer(model, params, sgd, numClasses, topk) : undefined
   /** The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum. */
   const sync = (): void => {
     if (dp) syncFromReplicas(dp, model, sgd)
@@ -554,6 +557,11 @@ async function run(argv: string[]): Promise<number> {
       tf.dispose([x, y])
       const [h1 = 0, h5 = 0] = r.correct ?? []
       return { loss: r.loss, acc1: (100 * h1) / n, acc5: (100 * h5) / n }
+    }
+    if (compiled) {
+      const r = await compiled.step(x, y)
+      tf.dispose([x, y])
+      return r
     }
     const sizes: number[] = []
     for (let s = 0; s < n; s += micro.size) sizes.push(Math.min(micro.size, n - s))

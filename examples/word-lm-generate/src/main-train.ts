@@ -19,6 +19,7 @@ import { dest, helpText, parseFlags, UsageError } from './cli-args'
 import type { ModelArgs } from './model-io'
 import { buildModel, DEFAULT_KERNEL_SIZE, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
 import { batchifySplit, checkSavePath } from './train-guards'
+import { compiledLmStep } from './compiled-train-step'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
@@ -153,6 +154,8 @@ export async function trainMain(argv: string[]): Promise<number> {
 
   let epoch = 0
   /** main.py `train()`: one epoch. */
+  // --device webgpu, Transformer on this thread: the compiled step (compiled-train-step.ts).
+  const compiled = backend.device === 'webgpu' && !dp && !(model instanceof RNNModel) ? compiledLmStep(model, params, sgd, a.clip as number) : undefined
   async function trainEpoch(): Promise<void> {
     let totalLoss = 0
     let start = performance.now()
@@ -161,6 +164,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     const starts = limit(batchStarts(trainData, bptt))
     /** One SGD step on a batch: on the replicas (columns split among them), or here (carrying the RNN state). */
     const step = async (data: tf.Tensor2D, target: tf.Tensor1D): Promise<number> => {
+      if (compiled) return compiled(data, target)
       if (dp) {
         // Each replica takes batch_size/N columns of [seqLen, batch] and the same columns of the targets.
         const targets = tf.reshape(target, data.shape)

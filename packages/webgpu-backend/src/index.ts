@@ -1,2 +1,6 @@
 export { listDawnAdapterNames, listWebGpuAdapters, startWebGpu, stopWebGpu } from './start-webgpu'
 export type { StartWebGpuOptions, WebGpuAdapterSummary, WebGpuBackendInfo } from './start-webgpu'
+export { compileStep } from './compiled-step/compile-step'
+export type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } from './compiled-step/compile-step'
+export type { PlanMemory } from './compiled-step/plan'
+export { eagerDispatchCount, setHostOnlyDispatch } from './compiled-step/backend-hooks'

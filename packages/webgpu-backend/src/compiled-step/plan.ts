@@ -1,0 +1,284 @@
+// A traced step turned into fixed GPU objects: every buffer allocated once (temporaries share an arena by liveness),
+// every bind group and uniform built once; a replay is one command encoder, one compute pass and one submit.
+import type * as tf from '@tensorflow/tfjs-core'
+import type { WebGpuBackendInternals } from './backend-hooks'
+import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
+import { ReadbackRing } from './readback-ring'
+import type { Trace } from './trace'
+import { variableSlot } from './variable-slots'
+
+type DataId = object
+
+/** Bytes a plan holds on the GPU, by purpose. */
+export interface PlanMemory {
+  /** Temporaries, sharing buffers by liveness. */
+  arenaBytes: number
+  /** What the temporaries would take without sharing (each its own buffer). */
+  unplannedBytes: number
+  inputBytes: number
+  /** Constants uploaded by the step and tensors it read that existed before it. */
+  constantBytes: number
+  uniformBytes: number
+  /** Staging buffers for reading results back (grows with the steps in flight). */
+  stagingBytes: number
+  /** Everything above: the plan's own GPU memory, fixed after the first replays. */
+  totalBytes: number
+}
+
+interface PlannedDispatch {
+  pipeline: GPUComputePipeline
+  bindGroup: GPUBindGroup
+  workgroups: [number, number, number]
+}
+
+const STORAGE = 0x80 // GPUBufferUsage.STORAGE (the constants are not in Node's globals before Dawn loads)
+const COPY_SRC = 0x04
+const COPY_DST = 0x08
+const UNIFORM = 0x40
+const MAP_WRITE = 0x02
+
+const align = (n: number, to: number): number => Math.ceil(n / to) * to
+
+export class ReplayPlan {
+  readonly dispatchCount: number
+  readonly programCounts: ReadonlyMap<string, number>
+  private readonly device: GPUDevice
+  private readonly dispatches: PlannedDispatch[] = []
+  private readonly owned: GPUBuffer[] = []
+  private readonly inputBuffers: GPUBuffer[] = []
+  private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
+  private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
+  private readonly readback: ReadbackRing
+  private readonly sizes = { arenaBytes: 0, unplannedBytes: 0, inputBytes: 0, constantBytes: 0, uniformBytes: 0 }
+
+  constructor(
+    private readonly backend: WebGpuBackendInternals,
+    private readonly trace: Trace,
+    readonly inputShapes: readonly number[][],
+    readonly inputDtypes: readonly tf.DataType[],
+  ) {
+    this.device = backend.device
+    this.dispatchCount = trace.dispatches.length
+    const counts = new Map<string, number>()
+    for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
+    this.programCounts = counts
+    const buffers = this.placeValues()
+    this.buildDispatches(buffers)
+    for (const w of trace.stateWrites) {
+      const from = buffers.get(w.value) as GPUBuffer
+      this.stateCopies.push({ from, variable: w.variable, bytes: trace.bytes.get(w.value) ?? 0 })
+    }
+    trace.outputs.forEach((id) => this.outputBuffers.push({ buffer: buffers.get(id) as GPUBuffer, bytes: trace.bytes.get(id) ?? 0 }))
+    this.readback = new ReadbackRing(this.device, this.outputBuffers.map((o) => o.bytes), trace.outputDtypes)
+  }
+
+  private createBuffer(bytes: number, usage: number): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(16, align(bytes, 16)), usage })
+    this.owned.push(buffer)
+    return buffer
+  }
+
+  /** A GPU buffer for every value the step binds. */
+  private placeValues(): Map<DataId, GPUBuffer> {
+    const { trace, backend } = this
+    const buffers = new Map<DataId, GPUBuffer>()
+    const lifetimes = new Map<DataId, { first: number; last: number }>()
+    trace.dispatches.forEach((d, i) => {
+      for (const id of [d.output, ...d.inputs]) {
+        const span = lifetimes.get(id)
+        if (span === undefined) lifetimes.set(id, { first: i, last: i })
+        else span.last = i
+      }
+    })
+    // Values the step's end still needs: returned outputs and the variables' new values.
+    for (const id of [...trace.outputs, ...trace.stateWrites.map((w) => w.value)]) {
+      const span = lifetimes.get(id)
+      if (span !== undefined) span.last = Number.POSITIVE_INFINITY
+    }
+    const temps: { id: DataId; first: number; last: number; bytes: number }[] = []
+    const init = this.device.createCommandEncoder()
+    for (const [id, role] of trace.roles) {
+      const bytes = trace.bytes.get(id) ?? 0
+      switch (role.kind) {
+        case 'input': {
+          let buffer = this.inputBuffers[role.index]
+          if (buffer === undefined) {
+            buffer = this.createBuffer(bytes, STORAGE | COPY_SRC | COPY_DST)
+            this.inputBuffers[role.index] = buffer
+            this.sizes.inputBytes += buffer.size
+          }
+          buffers.set(id, buffer)
+          break
+        }
+        case 'state':
+          buffers.set(id, variableSlot(backend, role.variable).buffer)
+          break
+        case 'frozen': {
+          const source = backend.tensorMap.has(id) ? backend.tensorMap.get(id).resource : undefined
+          if (!(source instanceof GPUBuffer)) throw new Error(`compiled step: tensor #${role.id}, created before the step and read by it, was disposed before the plan was built`)
+          const buffer = this.createBuffer(bytes, STORAGE | COPY_DST | COPY_SRC)
+          init.copyBufferToBuffer(source, 0, buffer, 0, bytes)
+          this.sizes.constantBytes += buffer.size
+          buffers.set(id, buffer)
+          break
+        }
+        case 'constant': {
+          const upload = trace.uploads[role.upload]
+          const buffer = this.createBuffer(bytes, STORAGE | COPY_DST | COPY_SRC)
+          if (upload !== undefined) this.device.queue.writeBuffer(buffer, 0, upload.bytes)
+          this.sizes.constantBytes += buffer.size
+          buffers.set(id, buffer)
+          break
+        }
+        case 'temp': {
+          const span = lifetimes.get(id) as { first: number; last: number }
+          temps.push({ id, ...span, bytes })
+          break
+        }
+      }
+    }
+    flushTfjs(backend)
+    this.device.queue.submit([init.finish()])
+
+    // Greedy interval allocation: in order of first use, the smallest free buffer that fits, else a new one.
+    // Dispatches of one pass run in order with barriers between them, so a buffer may hold a new value as soon as the
+    // last dispatch reading the previous one has been issued.
+    temps.sort((a, b) => a.first - b.first)
+    const arena: { buffer: GPUBuffer; freeAfter: number }[] = []
+    for (const t of temps) {
+      this.sizes.unplannedBytes += align(t.bytes, 16)
+      let best: { buffer: GPUBuffer; freeAfter: number } | undefined
+      for (const slot of arena) {
+        if (slot.freeAfter < t.first && slot.buffer.size >= t.bytes && (best === undefined || slot.buffer.size < best.buffer.size)) best = slot
+      }
+      if (best === undefined) {
+        best = { buffer: this.createBuffer(t.bytes, STORAGE | COPY_SRC | COPY_DST), freeAfter: t.last }
+        arena.push(best)
+        this.sizes.arenaBytes += best.buffer.size
+      }
+      best.freeAfter = t.last
+      buffers.set(t.id, best.buffer)
+    }
+    return buffers
+  }
+
+  private buildDispatches(buffers: Map<DataId, GPUBuffer>): void {
+    const { trace, device } = this
+    const alignment = device.limits.minUniformBufferOffsetAlignment
+    // One uniform buffer for the whole step; identical blocks (same shapes, same attributes) share one range.
+    const offsets = new Map<string, number>()
+    const blocks: Uint8Array[] = []
+    let total = 0
+    const offsetOf = trace.dispatches.map((d) => {
+      const key = Buffer.from(d.uniform).toString('base64')
+      let offset = offsets.get(key)
+      if (offset === undefined) {
+        offset = total
+        offsets.set(key, offset)
+        blocks.push(d.uniform)
+        total = align(total + d.uniform.byteLength, alignment)
+      }
+      return offset
+    })
+    const uniformBuffer = this.createBuffer(Math.max(total, 16), UNIFORM | COPY_DST)
+    this.sizes.uniformBytes = uniformBuffer.size
+    const packed = new Uint8Array(uniformBuffer.size)
+    for (const [key, offset] of offsets) packed.set(Buffer.from(key, 'base64'), offset)
+    device.queue.writeBuffer(uniformBuffer, 0, packed)
+
+    trace.dispatches.forEach((d, i) => {
+      const values = [d.output, ...d.inputs]
+      const entries: GPUBindGroupEntry[] = values.map((id, binding) => ({
+        binding,
+        resource: { buffer: buffers.get(id) as GPUBuffer, offset: 0, size: align(d.sizes[binding] ?? 4, 4) },
+      }))
+      entries.push({ binding: values.length, resource: { buffer: uniformBuffer, offset: offsetOf[i] as number, size: d.uniform.byteLength } })
+      const bindGroup = device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries })
+      this.dispatches.push({ pipeline: d.pipeline, bindGroup, workgroups: d.workgroups })
+    })
+  }
+
+  /** Checks the inputs against the traced ones; the message names the first that differs. */
+  checkInputs(inputs: readonly tf.Tensor[]): void {
+    if (inputs.length !== this.inputShapes.length) {
+      throw new Error(`compiled step: traced with ${this.inputShapes.length} inputs, called with ${inputs.length}`)
+    }
+    inputs.forEach((t, i) => {
+      const shape = this.inputShapes[i] as number[]
+      if (t.dtype !== this.inputDtypes[i] || t.shape.length !== shape.length || t.shape.some((n, k) => n !== shape[k])) {
+        throw new Error(
+          `compiled step: input ${i} is ${t.dtype}[${t.shape}] but the step was traced with ${this.inputDtypes[i]}[${shape}]; ` +
+            'a compiled step has fixed shapes (compile another step for this shape, or run it eagerly)',
+        )
+      }
+    })
+  }
+
+  /**
+   * One step: the inputs written into their buffers, the recorded dispatches in one pass, the variables' new values
+   * copied into their fixed buffers, the outputs copied to a staging buffer; one submit. Resolves when the outputs
+   * have been read back (a later step can be submitted before then).
+   */
+  run(inputs: readonly tf.Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+    this.checkInputs(inputs)
+    const { backend, device } = this
+    flushTfjs(backend)
+    const encoder = device.createCommandEncoder()
+    const uploads: GPUBuffer[] = []
+    inputs.forEach((t, i) => {
+      const target = this.inputBuffers[i]
+      if (target === undefined) return // an input the step never reads on the GPU
+      const data = backend.tensorMap.get(t.dataId)
+      if (data.resource instanceof GPUBuffer) {
+        encoder.copyBufferToBuffer(data.resource, 0, target, 0, data.resource.size)
+      } else if (data.values != null) {
+        // A buffer mapped at creation, filled and copied in the pass's encoder (as tfjs uploads): on Dawn's Node binding
+        // queue.writeBuffer of megabytes costs several times more host time.
+        const staging = device.createBuffer({ size: Math.max(4, t.size * 4), usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })
+        const mapped = staging.getMappedRange()
+        if (t.dtype === 'float32') new Float32Array(mapped).set(data.values)
+        else new Int32Array(mapped).set(data.values)
+        staging.unmap()
+        encoder.copyBufferToBuffer(staging, 0, target, 0, t.size * 4)
+        uploads.push(staging)
+      } else {
+        throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
+      }
+    })
+    for (const v of this.trace.variables) variableSlot(backend, v, encoder)
+
+    const pass = encoder.beginComputePass()
+    const zero = isHostOnlyDispatch(backend)
+    let pipeline: GPUComputePipeline | undefined
+    for (const d of this.dispatches) {
+      if (d.pipeline !== pipeline) {
+        pass.setPipeline(d.pipeline)
+        pipeline = d.pipeline
+      }
+      pass.setBindGroup(0, d.bindGroup)
+      if (zero) pass.dispatchWorkgroups(0, 0, 0)
+      else pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
+    }
+    pass.end()
+    // Host-only timing leaves the copies empty too: on a software adapter they are CPU work the host would wait for.
+    for (const c of this.stateCopies) encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, zero ? 0 : c.bytes)
+    const staging = this.readback.acquire()
+    this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
+    device.queue.submit([encoder.finish()])
+    for (const b of uploads) b.destroy() // freed once the submitted copy has run
+    return this.readback.read(staging)
+  }
+
+  memory(): PlanMemory {
+    const stagingBytes = this.readback.bytes()
+    const { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes } = this.sizes
+    return { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes, stagingBytes, totalBytes: arenaBytes + inputBytes + constantBytes + uniformBytes + stagingBytes }
+  }
+
+  /** Frees the plan's own buffers (variables keep their fixed buffers). Waits for nothing: call after the last read. */
+  dispose(): void {
+    for (const b of this.owned) b.destroy()
+    this.owned.length = 0
+    this.readback.dispose()
+  }
+}

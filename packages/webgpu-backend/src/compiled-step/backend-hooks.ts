@@ -19,6 +19,8 @@ interface WebGpuProgram {
   dispatch: [number, number, number]
   shaderKey: string
   constructor: { name: string }
+  /** Programs that write more than one output bind the extra ones as their last inputs and name them here. */
+  extraOutputNames?: readonly string[]
 }
 
 type DataId = object
@@ -50,6 +52,8 @@ export interface RecordedDispatch {
   workgroups: [number, number, number]
   output: DataId
   inputs: DataId[]
+  /** How many of the last `inputs` the program writes (its extra outputs); 0 for tfjs's own programs. */
+  extraOutputs: number
   /** Byte size of the output's buffer, then of each input's. */
   sizes: number[]
   /** The uniform block's bytes (shapes, strides, program-defined uniforms). */
@@ -126,6 +130,7 @@ export function hooksOf(backend: WebGpuBackendInternals): HookState {
       workgroups,
       output: output.dataId,
       inputs: inputs.map((t) => t.dataId),
+      extraOutputs: program.extraOutputNames?.length ?? 0,
       sizes,
       uniform,
     })

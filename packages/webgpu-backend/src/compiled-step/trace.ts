@@ -100,9 +100,12 @@ function analyse(
     return role
   }
   for (const d of rec.dispatches) {
-    const out = roleOf(d.output)
-    if (out.kind !== 'temp') unsupported.push(`${d.program} writes into ${describe(out)}, which a replay keeps fixed`)
-    written.add(d.output)
+    const extra = d.inputs.slice(d.inputs.length - d.extraOutputs)
+    for (const id of [d.output, ...extra]) {
+      const out = roleOf(id)
+      if (out.kind !== 'temp') unsupported.push(`${d.program} writes into ${describe(out)}, which a replay keeps fixed`)
+      written.add(id)
+    }
     ;[d.output, ...d.inputs].forEach((id, i) => bytes.set(id, d.sizes[i] ?? 0))
     d.inputs.forEach(roleOf)
   }

@@ -1,4 +1,4 @@
-// Shared by the `pnpm resnet train` tests (train-command.test.ts, train-resume.slow.test.ts): runs the command as the
+// Shared by the `pnpm resnet train` tests (train-command, train-resume, train-checkpoint-pth): runs the command as the
 // root script does and reads what a run leaves in its log folder.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'

@@ -8,28 +8,14 @@ import * as tf from '@tensorflow/tfjs-core'
 import { loadCheckpoint } from '@tinylab/checkpoint-io'
 import { initBackend } from '@tinylab/multi-device'
 import { resnet18 } from '@tinylab/resnet-models'
-import { REPO_ROOT, SHARED_DATA } from '@tinylab/test-utils/paths'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { SUBSET, resnet } from './_train-cli'
 
-const SUBSET = path.join(SHARED_DATA, 'tiny-imagenet-200-subset')
 const reason = requireTorchOrSkipReason()
-
-function resnet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const viteNode = path.join(REPO_ROOT, 'node_modules/.bin/vite-node')
-  return new Promise((resolve) => {
-    const child = spawn(viteNode, ['--config', 'vite.config.ts', 'examples/resnet-tiny-imagenet/src/main.ts', '--', ...args], { cwd: REPO_ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 // torch.load each file as main.py's resume does, then load it strictly into torchvision's resnet18 and into SGD.
 const TORCH_CHECK = `

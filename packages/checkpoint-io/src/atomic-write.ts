@@ -27,14 +27,22 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export interface WriteFileAtomicOptions {
+  /**
+   * Other paths that get the same content (hard links where the filesystem allows), put in place before `target` is:
+   * whoever sees the new `target` can rely on these copies being complete too.
+   */
+  copies?: readonly string[]
+}
+
 /**
  * Writes `chunks` to `target` so that a crash or SIGKILL at any moment leaves either the old file or the complete new
  * one: write a temp file in the same folder, fsync it, rename it over `target`, fsync the folder.
  *
  * @example
- * await writeFileAtomic('runs/checkpoint.safetensors', encodeSafetensors(tensors))
+ * await writeFileAtomic('runs/checkpoint.safetensors', encodeSafetensors(tensors), { copies: ['runs/model_best.safetensors'] })
  */
-export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[], options: WriteFileAtomicOptions = {}): Promise<void> {
   const tmp = tempName(target)
   // Node's messages for a full disk ("ENOSPC: no space left on device, write") do not say which file.
   const named = (e: unknown): Error => new Error(`${target}: cannot write (${(e as Error).message})`, { cause: e })
@@ -61,6 +69,7 @@ export async function writeFileAtomic(target: string, chunks: readonly Uint8Arra
   }
   await handle.close()
   try {
+    for (const copy of options.copies ?? []) await copyFileAtomic(tmp, copy)
     await rename(tmp, target)
   } catch (e) {
     await rm(tmp, { force: true })

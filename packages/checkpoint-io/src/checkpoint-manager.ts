@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { copyFileAtomic, removeStaleTempFiles, writeFileAtomic } from './atomic-write'
+import { removeStaleTempFiles, writeFileAtomic } from './atomic-write'
 import { type CheckpointFormat, encodeCheckpoint } from './checkpoint'
 import type { CheckpointValue } from './host-tensor'
 
@@ -62,18 +62,16 @@ export class CheckpointManager {
     return existsSync(p) ? p : undefined
   }
 
+  /**
+   * Saves `state` as `checkpoint`, and as `model_best` / `checkpoint_epoch<N>` when asked. The copies are in place before
+   * `checkpoint` is replaced, so a run resumed from `checkpoint` never misses the best result of the save it resumes after.
+   */
   async save(state: Record<string, CheckpointValue | undefined> & { epoch: number }, options: { isBest?: boolean } = {}): Promise<SavedPaths> {
-    const checkpoint = this.path('checkpoint')
-    await writeFileAtomic(checkpoint, encodeCheckpoint(state, this.format))
-    const saved: SavedPaths = { checkpoint }
-    if (options.isBest) {
-      saved.best = this.path('model_best')
-      await copyFileAtomic(checkpoint, saved.best)
-    }
-    if (this.keepEpochs.includes(state.epoch)) {
-      saved.snapshot = this.path(`checkpoint_epoch${state.epoch}`)
-      await copyFileAtomic(checkpoint, saved.snapshot)
-    }
+    const saved: SavedPaths = { checkpoint: this.path('checkpoint') }
+    if (options.isBest) saved.best = this.path('model_best')
+    if (this.keepEpochs.includes(state.epoch)) saved.snapshot = this.path(`checkpoint_epoch${state.epoch}`)
+    const copies = [saved.best, saved.snapshot].filter((p): p is string => p !== undefined)
+    await writeFileAtomic(saved.checkpoint, encodeCheckpoint(state, this.format), { copies })
     return saved
   }
 }

@@ -2,7 +2,6 @@ import './register-core'
 
 export { initBackend, stopWasm } from './init-backend'
 export type { BackendInfo, Device, InitBackendOptions, WebGpuStartOptions } from './init-backend'
-export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
 // Data parallelism (src/data-parallel): N replicas in worker threads, gradients all-reduced through shared memory.
 export { createDataParallel, defaultReplicaLayout } from './data-parallel/data-parallel'
 export type {

@@ -27,7 +27,7 @@ export function heapView(backend: KernelBackend, ...tensors: TensorInfo[]): { he
   const b = backend as unknown as WasmHeapBackend
   const starts = tensors.map((t) => {
     const data = b.dataIdMap.get(t.dataId)
-    if (data === undefined || t.dtype !== 'float32') throw new Error('multi-device wasm kernels: expected a float32 tensor in the wasm heap')
+    if (data === undefined || t.dtype !== 'float32') throw new Error('wasm-backend kernels: expected a float32 tensor in the wasm heap')
     return data.memoryOffset / 4
   })
   return { heap: new Float32Array(b.wasm.HEAPU8.buffer), starts }

@@ -16,6 +16,6 @@ export function saveOriginal(name: string): KernelConfig | undefined {
 
 export function original(name: string): KernelConfig {
   const config = saved.get(name)
-  if (config === undefined) throw new Error(`multi-device wasm kernels: the shipped '${name}' kernel was not saved`)
+  if (config === undefined) throw new Error(`wasm-backend kernels: the shipped '${name}' kernel was not saved`)
   return config
 }

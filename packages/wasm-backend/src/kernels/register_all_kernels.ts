@@ -2,9 +2,8 @@
 // the training kernels tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum), faster versions of
 // the ones it ships slow (Conv2D on small maps, Conv2DBackpropInput, BatchMatMul, _FusedMatMul, Tile, Identity,
 // same-dtype Cast, Sum and Mean over leading axes), and fixes for wrong ones (OneHot, MaxPoolGrad).
-// initBackend calls registerWasmTrainingKernels()
-// once, before the wasm backend starts, because the engine runs kernels' setupFuncs (which bind the C++ functions) when
-// a backend instance is created.
+// startWasm calls registerWasmTrainingKernels() once, before the wasm backend starts, because the engine runs kernels'
+// setupFuncs (which bind the C++ functions) when a backend instance is created.
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'
 import { batchMatMulConfig } from './BatchMatMul'
@@ -24,27 +23,10 @@ import { unsortedSegmentSumConfig } from './UnsortedSegmentSum'
 /** Shipped kernels that replacements delegate to; saved before anything is replaced. */
 const DELEGATED = ['BatchMatMul', '_FusedMatMul', 'Cast', 'Conv2D', 'Identity', 'Mean', 'OneHot', 'Sum', 'Tile'] as const
 
-/** Names of the kernels registered (or replaced) for 'wasm', for reports and tests. */
-export const WASM_TRAINING_KERNELS = [
-  'BatchMatMul',
-  'Cast',
-  'Conv2D',
-  'Conv2DBackpropFilter',
-  'Conv2DBackpropInput',
-  'Identity',
-  'MaxPoolGrad',
-  'Mean',
-  'OneHot',
-  'Sum',
-  'Tile',
-  'UnsortedSegmentSum',
-  '_FusedMatMul',
-] as const
-
 export function registerWasmTrainingKernels(): void {
   for (const name of DELEGATED) {
     if (saveOriginal(name) === undefined) {
-      throw new Error(`multi-device: tfjs-backend-wasm registered no '${name}' kernel; is @tensorflow/tfjs-backend-wasm 4.22 imported?`)
+      throw new Error(`wasm-backend: tfjs-backend-wasm registered no '${name}' kernel; is @tensorflow/tfjs-backend-wasm 4.22 imported?`)
     }
   }
   const kernelConfigs: KernelConfig[] = [

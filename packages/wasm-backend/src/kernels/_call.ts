@@ -11,13 +11,13 @@ export type Inputs = Record<string, TensorInfo>
 /** The registered wasm kernelFunc for `name` (looked up at call time: our replacements are what later kernels see). */
 export function kernelFunc(name: string): KernelFunc {
   const config = getKernel(name, 'wasm')
-  if (config === undefined) throw new Error(`multi-device wasm kernels: kernel '${name}' is not registered for 'wasm'`)
+  if (config === undefined) throw new Error(`wasm-backend kernels: kernel '${name}' is not registered for 'wasm'`)
   return config.kernelFunc
 }
 
 export function call(name: string, inputs: Inputs, backend: KernelBackend, attrs: NamedAttrMap = {}): TensorInfo {
   const out = kernelFunc(name)({ inputs, backend, attrs })
-  if (Array.isArray(out)) throw new Error(`multi-device wasm kernels: '${name}' returned ${out.length} outputs, expected 1`)
+  if (Array.isArray(out)) throw new Error(`wasm-backend kernels: '${name}' returned ${out.length} outputs, expected 1`)
   return out
 }
 
@@ -86,7 +86,7 @@ export function conv2d(
 ): TensorInfo {
   const attrs = { strides, pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as NamedAttrMap
   const out = original('Conv2D').kernelFunc({ inputs: { x, filter }, backend: b, attrs })
-  if (Array.isArray(out)) throw new Error('multi-device wasm kernels: Conv2D returned several outputs')
+  if (Array.isArray(out)) throw new Error('wasm-backend kernels: Conv2D returned several outputs')
   return out
 }
 

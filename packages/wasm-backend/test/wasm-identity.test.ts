@@ -2,11 +2,11 @@
 // count instead of copying it: the clone holds the same values, outlives its source, and costs no new memory.
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { initBackend } from '../src/index'
+import { startWasm } from '../src/index'
 
 describe('wasm Identity without a copy', () => {
   beforeAll(async () => {
-    await initBackend({ device: 'wasm' })
+    await startWasm()
   })
 
   it('a clone shares the data: same values, no new buffer, valid after the source is disposed', () => {

@@ -8,7 +8,7 @@
 // the `.wasm` and the main script are resolved from node_modules (no network), and the worker script, which tfjs
 // ships only as a string export, is written once to a content-addressed file in the OS temp dir.
 import * as tf from '@tensorflow/tfjs-core'
-// Types only: the package is an optional peer, imported by initBackend when device 'wasm' is asked for.
+// Types only: the module is handed in by startWasm, which imports it when asked to start.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { createHash } from 'node:crypto'
 import { existsSync, renameSync, writeFileSync } from 'node:fs'
@@ -60,7 +60,7 @@ export function wasmOutDir(): string {
     pkg = nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')
   } catch {
     throw new Error(
-      "initBackend: device 'wasm' needs @tensorflow/tfjs-backend-wasm next to @tensorflow/tfjs-core: " +
+      "startWasm: needs @tensorflow/tfjs-backend-wasm next to @tensorflow/tfjs-core: " +
         'npm install @tensorflow/tfjs-backend-wasm@^4.22.0',
     )
   }
@@ -178,7 +178,7 @@ export function registerNodeWasmFactory(wasm: TfjsBackendWasm, threads: number):
         abortReason = what
       },
     }).catch((e: unknown) => {
-      throw new Error(`initBackend: the wasm module ${binary} failed to load from ${outDir}: ${String(abortReason ?? e)}`)
+      throw new Error(`startWasm: the wasm module ${binary} failed to load from ${outDir}: ${String(abortReason ?? e)}`)
     }).finally(restoreCpus)
     // The same bridge tfjs-backend-wasm's own init() installs (backend_wasm.ts).
     const tfjsBridge = {

@@ -20,6 +20,4 @@ export type { WorkerLoader } from './data-parallel/_worker-bootstrap'
 export { crossEntropy } from './data-parallel/cross-entropy-replica'
 /** Entry point of a data-parallel worker started from the built package; not for direct use. */
 export { runReplicaWorker } from './data-parallel/replica-worker'
-export { benchmarkDevices, describeMachine, formatDeviceTable } from './data-parallel/bench-devices'
-export type { DeviceBenchOptions, DeviceBenchRow, DeviceConfiguration } from './data-parallel/bench-devices'
 export type { StepTimings } from './data-parallel/_protocol'

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
-import { resnet18 } from '@tinylab/resnet-models'
+import { resnet18 } from '../src/index'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { PY_LOAD_SAFETENSORS } from '@tinylab/test-utils/safetensors-py'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { HostTensor, type StateDict, loadCheckpoint, loadStateDict, saveCheckpoint, toStateDict } from '../src/index'
+import { HostTensor, type StateDict, loadCheckpoint, loadStateDict, saveCheckpoint, toStateDict } from '@tinylab/checkpoint-io'
 
 const reason = requireTorchOrSkipReason()
 const dir = mkdtempSync(join(tmpdir(), 'ckpt-resnet18-'))

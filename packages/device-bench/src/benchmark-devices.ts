@@ -1,8 +1,6 @@
 import os from 'node:os'
-import { createDataParallel } from './data-parallel'
-import type { BatchInput, DataParallel, DataParallelOptions, ReplicaDevice } from './data-parallel'
-import type { StepTimings } from './_protocol'
-import type { ReplicaSpec } from './replica-spec'
+import { createDataParallel } from '@tinylab/multi-device'
+import type { BatchInput, DataParallel, DataParallelOptions, ReplicaDevice, ReplicaSpec, StepTimings } from '@tinylab/multi-device'
 
 const PHASES = ['compute', 'wait', 'update', 'load'] as const
 

@@ -7,9 +7,9 @@ import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { REPO_ROOT } from '@tinylab/test-utils/paths'
 import { PY_LOAD_SAFETENSORS } from '@tinylab/test-utils/safetensors-py'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
-import { RNNModel, TransformerModel } from '@tinylab/transformer-lm'
+import { RNNModel, TransformerModel } from '../src/index'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type StateDict, loadCheckpoint, loadStateDict, readPth, saveCheckpoint, toStateDict } from '../src/index'
+import { type StateDict, loadCheckpoint, loadStateDict, readPth, saveCheckpoint, toStateDict } from '@tinylab/checkpoint-io'
 
 const reason = requireTorchOrSkipReason()
 const dir = mkdtempSync(join(tmpdir(), 'ckpt-wordlm-'))

@@ -1,9 +1,9 @@
-// Replica factories for `pnpm bench devices`: each worker imports this file (by path) and builds one model copy.
+// Replica factories for benchDevices: each worker imports this file (by path) and builds one model copy.
 import * as tf from '@tensorflow/tfjs-core'
-import { crossEntropy } from '../../packages/multi-device/src/index'
-import type { Replica } from '../../packages/multi-device/src/index'
-import { resnet18 } from '../../packages/resnet-models/src/index'
-import { TransformerModel, nllLoss } from '../../packages/transformer-lm/src/index'
+import { crossEntropy } from '@tinylab/multi-device'
+import type { Replica } from '@tinylab/multi-device'
+import { resnet18 } from '@tinylab/resnet-models'
+import { TransformerModel, nllLoss } from '@tinylab/transformer-lm'
 
 /** ResNet-18 (torchvision layout) trained with cross-entropy, as imagenet/main.py. */
 export function resnet18Replica(options: { numClasses?: number; seed?: number }): Replica {

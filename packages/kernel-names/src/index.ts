@@ -1,8 +1,8 @@
 /**
- * TinyLab's fused kernels: names and contracts in one place. The names are the API: @tinylab/resnet-models,
- * @tinylab/train-loop and @tinylab/transformer-lm look each one up with `tf.getKernel(name, tf.getBackend())` and
- * compose the same math from tfjs ops when the active backend lacks it (@tinylab/native-cpu implements the same names
- * for 'wasm+native'). All tensors float32.
+ * TinyLab's fused kernels: names and contracts in one place. The names are the API between the packages that run a
+ * kernel and those that register it: @tinylab/resnet-models, @tinylab/train-loop and @tinylab/transformer-lm look each
+ * one up with `tf.getKernel(name, tf.getBackend())` and compose the same math from tfjs ops when the active backend
+ * lacks it; @tinylab/native-cpu ('wasm+native') and @tinylab/webgpu-backend ('webgpu') register them. All tensors float32.
  *
  * - `TinylabBatchNormTraining`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`;
  *   outputs `[y, mean, variance, rstd]` with the batch's mean and biased variance over all axes but the last, and
@@ -31,3 +31,17 @@ export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
 export const SUM_SQUARES = 'TinylabSumSquares'
 export const LOG_SOFTMAX = 'TinylabLogSoftmax'
 export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
+
+// Attributes as type aliases, not interfaces: tfjs's runKernel takes a `NamedAttrMap` (an index signature), which an
+// object type alias satisfies and an interface does not.
+
+/** Attrs of `TinylabBatchNormTraining`. */
+export type BatchNormTrainingAttrs = { epsilon: number }
+/** Attrs of `TinylabBatchNormRunningStats`. */
+export type BatchNormRunningStatsAttrs = { momentum: number; count: number }
+/** Attrs of `TinylabSGDMomentum`: torch.optim.SGD's hyper-parameters. */
+export type SgdMomentumAttrs = { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+/** Attrs of `TinylabSGDMomentumMulti`. */
+export type SgdMomentumMultiAttrs = SgdMomentumAttrs & { count: number }
+/** Attrs of `TinylabSumSquares`. */
+export type SumSquaresAttrs = { count: number }

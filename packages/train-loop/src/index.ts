@@ -1,5 +1,6 @@
 export { SGD } from './sgd'
-export type { SGDOptions, SGDParamGroup, SGDStateDict, TrainableParam } from './sgd'
+export type { SGDParamGroup } from '@tinylab/checkpoint-io'
+export type { SGDOptions, SGDStateDict, TrainableParam } from './sgd'
 export { clipGradNorm } from './clip-grad-norm'
 export type { ClipResult } from './clip-grad-norm'
 export { StepLR, CosineAnnealingLR, DivideLrOnPlateau } from './lr-scheduler'

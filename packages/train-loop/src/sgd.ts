@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import type { SGDParamGroup } from '@tinylab/checkpoint-io'
 import { SGD_MOMENTUM, SGD_MOMENTUM_MULTI, type SgdMomentumAttrs, type SgdMomentumMultiAttrs } from '@tinylab/kernel-names'
 
 /** What the optimizer needs of a parameter: its state-dict key and its variable (NamedTensor fits). */
@@ -13,19 +14,6 @@ export interface SGDOptions {
   dampening?: number
   weightDecay?: number
   nesterov?: boolean
-}
-
-/** torch.optim.SGD's `param_groups[0]` as it appears in `optimizer.state_dict()` (torch 1.13 keys). */
-export interface SGDParamGroup {
-  lr: number
-  momentum: number
-  dampening: number
-  weight_decay: number
-  nesterov: boolean
-  maximize: boolean
-  foreach: null
-  differentiable: boolean
-  params: number[]
 }
 
 /**

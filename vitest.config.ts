@@ -3,7 +3,7 @@ import { defineConfig, mergeConfig } from 'vitest/config'
 import SlowFirstSequencer from './scripts/vitest/slow-first-sequencer'
 import shared from './vite.config'
 
-const TESTS = ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts']
+const TESTS = ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts', 'scripts/**/*.test.ts']
 /** Long reference runs, kill and pack-and-install tests: more than ~20 s each on 2 cores. */
 const SLOW = '**/*.slow.test.ts'
 

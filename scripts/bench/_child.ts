@@ -10,15 +10,20 @@ export const REPO_ROOT = path.resolve(here, '../..')
 
 /** Runs `pnpm bench <name> <args>` in a child process and returns the last JSON line it printed. */
 export function runBenchChild<T>(name: string, args: string[]): T {
+  return runTsChild<T>(path.join(here, 'index.ts'), [name, ...args])
+}
+
+/** Runs a TypeScript file of this repository (path from the root) with vite-node; returns the last JSON line it printed. */
+export function runTsChild<T>(file: string, args: string[]): T {
   const require = createRequire(import.meta.url)
   const viteNode = path.join(path.dirname(require.resolve('vite-node/package.json')), 'vite-node.mjs')
-  const res = spawnSync(process.execPath, [viteNode, '--config', 'vite.config.ts', path.join(here, 'index.ts'), '--', name, ...args], {
+  const res = spawnSync(process.execPath, [viteNode, '--config', 'vite.config.ts', file, '--', ...args], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  return lastJson<T>(res.stdout, `${name} ${args.join(' ')}`, res.status)
+  return lastJson<T>(res.stdout, `${path.basename(file)} ${args.join(' ')}`, res.status)
 }
 
 /** Runs Debian's python3 (the one with python3-torch) on a script given as a string. */

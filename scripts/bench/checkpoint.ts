@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 // The root package does not depend on the workspace packages: import their sources by path.
-import { HostTensor, loadCheckpoint, saveCheckpoint } from '../../packages/checkpoint-io/src/index'
-import { runPython } from '../../packages/test-utils/src/torch'
+import { HostTensor, loadCheckpoint, saveCheckpoint } from '@tinylab/checkpoint-io'
+import { runPython } from '@tinylab/test-utils/torch'
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name)

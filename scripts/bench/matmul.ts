@@ -6,7 +6,7 @@
  * same run. Also times the transposed forms training uses (Aᵀ·B, A·Bᵀ), which TinyLab routes to XNNPACK.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../../packages/multi-device/src/index'
+import { initBackend } from '@tinylab/multi-device'
 import { flag, runBenchChild, runPython } from './_child'
 import { TORCH_MATMUL } from './_torch-scripts'
 

@@ -12,14 +12,13 @@
  * compares conv forward/dx/dW at the batch-32 layer shapes (identical inputs) with the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../../packages/multi-device/src/index'
+import { initBackend } from '@tinylab/multi-device'
 import { relError } from '@tinylab/test-utils/close'
 import type { ResNetFixture } from '@tinylab/test-utils/resnet18-fixture'
 import { resnet18 as fixtureResnet18, seededTensor } from '@tinylab/test-utils/resnet18-fixture'
-import { SGD } from '../../packages/train-loop/src/index'
-import { resnet18 as torchvisionResnet18 } from '../../packages/resnet-models/src/index'
-import { checkFullStepAgainstCpu } from '../../packages/resnet-models/test/_full-step-check'
-import { flag, hasFlag, mib, runBenchChild, runPython } from './_child'
+import { SGD } from '@tinylab/train-loop'
+import { resnet18 as torchvisionResnet18 } from '@tinylab/resnet-models'
+import { flag, hasFlag, mib, runBenchChild, runPython, runTsChild } from './_child'
 import { profileStep } from './_profile'
 import { TORCH_RESNET_STEP } from './_torch-scripts'
 
@@ -107,7 +106,9 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   if (hasFlag(args, 'check-cpu')) {
-    const check = await checkFullStepAgainstCpu(Number(flag(args, 'check-batch') ?? '32'), flag(args, 'check-device') === 'wasm+native' ? 'wasm+native' : 'wasm')
+    // @tinylab/resnet-models' own full-step test, through its command-line entry: a process of its own, as in its test.
+    const device = flag(args, 'check-device') === 'wasm+native' ? 'wasm+native' : 'wasm'
+    const check = runTsChild<unknown>('packages/resnet-models/test/_full-step-check-cli.ts', [flag(args, 'check-batch') ?? '32', device])
     console.log(JSON.stringify(check))
   }
   if (hasFlag(args, 'check-layers')) await checkLayersAgainstCpu()

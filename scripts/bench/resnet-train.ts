@@ -9,9 +9,9 @@
  */
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../../packages/multi-device/src/index'
-import { createResNet } from '../../packages/resnet-models/src/index'
-import { TinyImageNetLoader, readSplit } from '../../packages/tiny-imagenet-data/src/index'
+import { initBackend } from '@tinylab/multi-device'
+import { createResNet } from '@tinylab/resnet-models'
+import { TinyImageNetLoader, readSplit } from '@tinylab/tiny-imagenet-data'
 import { SGD, trainStepAsync } from '@tinylab/train-loop'
 import { REPO_ROOT, flag, mib, runBenchChild, runPython } from './_child'
 

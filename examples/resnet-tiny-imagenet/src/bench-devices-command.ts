@@ -1,11 +1,11 @@
 /**
  * `pnpm resnet bench-devices`: the report's step (6), "train without GPU, with one GPU, with several", as one table:
- * the same short ResNet-18 training on every device configuration this machine has (multi-device's benchmarkDevices
- * through scripts/bench/devices.ts), written as Markdown + CSV where `pnpm resnet report` picks it up.
+ * the same short ResNet-18 training on every device configuration this machine has (@tinylab/device-bench's
+ * benchDevices), written as Markdown + CSV where `pnpm resnet report` picks it up.
  */
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { benchDevices } from '../../../scripts/bench/devices'
+import { benchDevices } from '@tinylab/device-bench'
 import { asUsage, formatHelp, positiveInt } from './_flags'
 import { UsageError, type Subcommand } from './usage-error'
 

@@ -3,7 +3,8 @@
  * has one CLI from getting the data to the report.
  */
 import { parseArgs } from 'node:util'
-import { downloadTinyImageNet, formatProgress, prepareVal } from '@tinylab/tiny-imagenet-data'
+import { formatProgress } from '@tinylab/dataset-download'
+import { downloadTinyImageNet, prepareVal } from '@tinylab/tiny-imagenet-data'
 import { asUsage, formatHelp, positiveInt } from './_flags'
 import { UsageError, type Subcommand } from './usage-error'
 

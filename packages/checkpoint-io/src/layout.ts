@@ -1,6 +1,11 @@
 import { HostTensor, allocTensorData } from './host-tensor'
 
-/** How TinyLab stores a tensor relative to PyTorch's layout for the same state-dict key. */
+/**
+ * How TinyLab stores a tensor relative to PyTorch's layout for the same state-dict key.
+ * - `same`: identical shape and element order (BatchNorm vectors, biases).
+ * - `conv2d-hwio`: tfjs conv filters are [kh, kw, in, out]; torch stores [out, in, kh, kw] (OIHW).
+ * - `linear-io`: tfjs matMul weights are [in, out]; torch nn.Linear stores [out, in].
+ */
 export type TensorLayout = 'same' | 'conv2d-hwio' | 'linear-io'
 
 // The one list of interop transposes (STYLE.md (b)): models never transpose to fix up checkpoints.

@@ -3,6 +3,22 @@ import { type CheckpointValue, HostTensor } from './host-tensor'
 import type { TensorLayout } from './layout'
 import { hostToTensor, tensorToHost } from './tfjs-state-dict'
 
+/**
+ * torch.optim.SGD's `param_groups[i]` as it appears in `optimizer.state_dict()` (torch 1.13 keys): the shape in which
+ * train-loop's `SGD` and multi-device's data-parallel optimizer save their hyper-parameters.
+ */
+export interface SGDParamGroup {
+  lr: number
+  momentum: number
+  dampening: number
+  weight_decay: number
+  nesterov: boolean
+  maximize: boolean
+  foreach: null
+  differentiable: boolean
+  params: number[]
+}
+
 /** torch's optimizer state-dict shape with tfjs tensors in TinyLab layout (train-loop's `SGD.stateDict()`). */
 export interface TfOptimizerState {
   state: { [index: number]: { [key: string]: Tensor | number | null } }

@@ -2,7 +2,11 @@ import { type DataType, type Tensor, type Variable, tensor } from '@tensorflow/t
 import { type CheckpointValue, type DType, HostTensor, type StateDict } from './host-tensor'
 import { type TensorLayout, fromTorchLayout, toTorchLayout, torchShape } from './layout'
 
-/** The brief's shared contract: a model weight under its PyTorch state-dict key, stored in TinyLab layout. */
+/**
+ * One parameter or buffer of a model, under its exact PyTorch `state_dict()` key, stored in TinyLab layout: the
+ * declaration the model packages use. Buffers are BatchNorm's running_mean / running_var (float32) and
+ * num_batches_tracked (int32 here, int64 in torch).
+ */
 export interface NamedTensor {
   name: string
   value: Variable

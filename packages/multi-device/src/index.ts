@@ -2,7 +2,6 @@ import './register-core'
 
 export { initBackend, stopWasm } from './init-backend'
 export type { BackendInfo, Device, InitBackendOptions, WebGpuStartOptions } from './init-backend'
-export { WASM_TRAINING_KERNELS } from './wasm-kernels/register_all_kernels'
 // Data parallelism (src/data-parallel): N replicas in worker threads, gradients all-reduced through shared memory.
 export { createDataParallel, defaultReplicaLayout } from './data-parallel/data-parallel'
 export type {
@@ -21,6 +20,4 @@ export type { WorkerLoader } from './data-parallel/_worker-bootstrap'
 export { crossEntropy } from './data-parallel/cross-entropy-replica'
 /** Entry point of a data-parallel worker started from the built package; not for direct use. */
 export { runReplicaWorker } from './data-parallel/replica-worker'
-export { benchmarkDevices, describeMachine, formatDeviceTable } from './data-parallel/bench-devices'
-export type { DeviceBenchOptions, DeviceBenchRow, DeviceConfiguration } from './data-parallel/bench-devices'
 export type { StepTimings } from './data-parallel/_protocol'

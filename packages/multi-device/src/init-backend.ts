@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
-import os from 'node:os'
 import { loadNativeCpu } from './_native-hook'
-import { disposeWasmThreads, registerNodeWasmFactory } from './_wasm-node'
 import './register-core'
-import { registerWasmTrainingKernels } from './wasm-kernels/register_all_kernels'
 
 export type Device = 'auto' | 'wasm' | 'wasm+native' | 'cpu' | 'webgpu' | 'tensorflow'
 
@@ -46,8 +43,6 @@ const TFJS_NODE_HELP =
   'cuDNN 8.1.0 with an NVIDIA driver > 450.x; other CUDA/cuDNN versions are not found at run time). Both download ' +
   "libtensorflow from storage.googleapis.com while installing, so the install needs network access. Without them, use " +
   "device 'wasm' (CPU) or 'webgpu'."
-
-let wasmKernelsRegistered = false
 
 /**
  * Picks and starts a TensorFlow.js backend for Node and registers tfjs-core's gradients and chained ops (once).
@@ -108,47 +103,41 @@ function silenceNodeBanner(): void {
   if (cpu !== null && cpu.firstUse === true) cpu.firstUse = false
 }
 
-function defaultThreads(): number {
-  // XNNPACK's pool in the wasm build has at most 8 workers (tfjs-backend-wasm cc/BUILD pre-creates 8).
-  return Math.min(8, Math.max(1, os.availableParallelism()))
+interface WasmBackendModule {
+  startWasm(options?: { threads?: number; why?: string }): Promise<BackendInfo>
+  stopWasm(): void
 }
 
+const WASM_PACKAGE = '@tinylab/wasm-backend'
+/** The loaded wasm-backend, kept for stopWasm (which must not load it just to stop nothing). */
+let wasmBackend: WasmBackendModule | undefined
+
 async function startWasm(threads: number | undefined, why: string): Promise<BackendInfo> {
-  const wanted = threads ?? defaultThreads()
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 8) {
-    throw new Error(`initBackend: threads must be an integer from 1 to 8 (the wasm build's pool size), got ${wanted}`)
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 8)) {
+    throw new Error(`initBackend: threads must be an integer from 1 to 8 (the wasm build's pool size), got ${threads}`)
   }
-  let wasm: typeof import('@tensorflow/tfjs-backend-wasm')
-  try {
-    wasm = await import('@tensorflow/tfjs-backend-wasm')
-  } catch (err) {
-    throw new Error(
-      `initBackend: device 'wasm' needs @tensorflow/tfjs-backend-wasm (${messageOf(err)}): npm install @tensorflow/tfjs-backend-wasm@^4.22.0`,
-    )
-  }
-  const active = tf.findBackend('wasm') as { wasm?: unknown } | null
-  let build: ReturnType<typeof registerNodeWasmFactory> | undefined
-  if (active === null) {
-    build = registerNodeWasmFactory(wasm, wanted)
-    if (!wasmKernelsRegistered) {
-      // Before setBackend: the engine runs each kernel's setupFunc when the backend instance is created.
-      registerWasmTrainingKernels()
-      wasmKernelsRegistered = true
+  // @tinylab/wasm-backend owns the Node wasm loader and the wasm training kernels: an optional dependency (installed
+  // by default), loaded only when a wasm device is asked for (a variable specifier, so bundlers never require it).
+  if (wasmBackend === undefined) {
+    try {
+      const specifier: string = WASM_PACKAGE
+      wasmBackend = (await import(/* @vite-ignore */ specifier)) as WasmBackendModule
+    } catch (err) {
+      throw new Error(
+        `initBackend: device 'wasm' needs ${WASM_PACKAGE} (${firstLine(messageOf(err))}): npm install ${WASM_PACKAGE} @tensorflow/tfjs-backend-wasm@^4.22.0`,
+      )
     }
   }
-  await setBackendOrThrow('wasm', 'the wasm backend')
-  const actualThreads = wasm.getThreadsCount()
-  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT')
-  const notes: string[] = []
-  if (build === undefined) notes.push('already started in this process; its thread count cannot change')
-  if (!simd) notes.push('this Node has no WebAssembly SIMD: the slow scalar build runs')
-  if (actualThreads < wanted && build !== undefined) notes.push(`asked for ${wanted} threads, got ${actualThreads}`)
-  return {
-    backend: 'wasm',
-    device: 'wasm',
-    reason: [`${why}: wasm (XNNPACK, ${actualThreads} thread${actualThreads === 1 ? '' : 's'}${simd ? ', SIMD' : ''})`, ...notes].join('; '),
-    threads: actualThreads,
-    simd,
+  try {
+    return await wasmBackend.startWasm({ threads, why })
+  } catch (err) {
+    // startWasm's own messages say what to install; say that initBackend's device 'wasm' needed it.
+    const message = messageOf(err)
+    throw new Error(
+      message.startsWith('startWasm: needs ')
+        ? message.replace('startWasm: ', "initBackend: device 'wasm' ")
+        : `initBackend: device 'wasm': ${message.replace(/^startWasm: /, '')}`,
+    )
   }
 }
 
@@ -162,8 +151,7 @@ async function startWasm(threads: number | undefined, why: string): Promise<Back
  * ```
  */
 export function stopWasm(): void {
-  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm')
-  disposeWasmThreads()
+  wasmBackend?.stopWasm()
 }
 
 async function startAuto(threads: number | undefined): Promise<BackendInfo> {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { relError } from '@tinylab/test-utils/close'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../src/index'
-import { resnet18, seededTensor, sgdStep } from '@tinylab/test-utils/resnet18-fixture'
+import { fixtureSgd, resnet18, seededTensor, sgdStep } from '@tinylab/test-utils/resnet18-fixture'
 
 const BATCH = 4
 const SIZE = 32
@@ -60,18 +60,19 @@ describe('ResNet-18 training step: wasm and wasm+native match cpu', () => {
   it('leaks no tensors: numTensors after step 2 equals after step 20 (wasm)', async () => {
     await initBackend({ device: 'wasm' })
     const net = resnet18(CLASSES, 16)
-    const buffers = new Map<string, tf.Variable>()
+    const optimizer = fixtureSgd(net, 0.05)
     const x = seededTensor([BATCH, SIZE, SIZE, 3], 2000) as tf.Tensor4D
     const labels = tf.tensor1d([1, 2, 3, 4], 'int32')
     const counts: number[] = []
     const losses: number[] = []
     for (let step = 1; step <= 20; step++) {
-      losses.push(sgdStep(net, buffers, x, labels, 0.05))
+      losses.push(sgdStep(net, optimizer, x, labels))
       counts.push(tf.memory().numTensors)
     }
     expect(counts[19]).toBe(counts[1])
     // The same batch 20 times: a working step must fit it (loss from ~ln 200 well down).
     expect(losses[19]).toBeLessThan((losses[0] ?? 0) * 0.5)
-    tf.dispose([x, labels, ...net.params.values(), ...buffers.values()])
+    optimizer.dispose()
+    tf.dispose([x, labels, ...net.params.values()])
   })
 })

@@ -1,9 +1,10 @@
-// multi-device resolves from the workspace root (a devDependency here would make a build cycle: multi-device
-// depends on this package optionally).
-import { initBackend } from '@tinylab/multi-device'
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-backend-cpu'
+import '@tensorflow/tfjs-core/dist/register_all_gradients'
+import { startWasm } from '@tinylab/wasm-backend'
 
-/** Registers the cpu backend (the reference) and leaves the wasm backend active, both via multi-device. */
+/** Registers the cpu backend (the reference) and leaves the wasm backend, with TinyLab's training kernels, active. */
 export async function startCpuAndWasm(): Promise<void> {
-  await initBackend({ device: 'cpu' })
-  await initBackend({ device: 'wasm' })
+  await tf.setBackend('cpu')
+  await startWasm()
 }

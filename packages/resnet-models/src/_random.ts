@@ -1,8 +1,6 @@
-/**
- * A small seeded generator, so that `resnet18({ seed: 0 })` gives the same weights on every backend and platform.
- * tfjs's own random ops are seedable too, but their streams are an implementation detail we would not want to pin.
- * mulberry32 (public domain) is plenty for initialisation; it is not meant for cryptography or statistics papers.
- */
+import { SeededRng } from '@tinylab/seeded-rng'
+
+/** Seeded draws for weight initialisation, so that `resnet18({ seed: 0 })` gives the same weights everywhere. */
 export interface Random {
   /** n samples of N(0, std²), as float32. */
   normal(n: number, std: number): Float32Array
@@ -12,15 +10,9 @@ export interface Random {
 
 export function createRandom(seed: number = Math.floor(Math.random() * 2 ** 32)): Random {
   if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`)
-  let state = seed >>> 0
-  // uniform in (0, 1): never exactly 0, so log() in Box-Muller is finite
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296
-  }
+  const rng = new SeededRng(seed)
+  // (0, 1), never exactly 0, so log() in Box-Muller is finite
+  const next = (): number => rng.nextOpen()
   return {
     normal(n, std) {
       const out = new Float32Array(n)

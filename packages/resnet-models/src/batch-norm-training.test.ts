@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { relError } from '@tinylab/test-utils/close'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { batchNormTraining, FUSED_BATCH_NORM_KERNELS } from './batch-norm-training'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '@tinylab/kernel-names'
+import { batchNormTraining } from './batch-norm-training'
 
 beforeAll(async () => {
   await initBackend({ device: 'cpu' })
@@ -98,9 +99,9 @@ describe.skipIf(native !== '')(`batchNormTraining on wasm+native's fused kernels
   it('gives the composed path\'s outputs and gradients (cpu backend) within 1e-4, through the two fused kernels', async () => {
     const reference = await run('cpu')
     const fused = await run('wasm+native')
-    expect(reference.kernels.has(FUSED_BATCH_NORM_KERNELS.forward)).toBe(false)
-    expect(fused.kernels).toContain(FUSED_BATCH_NORM_KERNELS.forward)
-    expect(fused.kernels).toContain(FUSED_BATCH_NORM_KERNELS.backward)
+    expect(reference.kernels.has(BATCH_NORM_TRAINING)).toBe(false)
+    expect(fused.kernels).toContain(BATCH_NORM_TRAINING)
+    expect(fused.kernels).toContain(BATCH_NORM_TRAINING_GRAD)
     const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta']
     names.forEach((name, i) => expect(relError(fused.outputs[i] as Float32Array, reference.outputs[i] as Float32Array), name).toBeLessThan(1e-4))
   })

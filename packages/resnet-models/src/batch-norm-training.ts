@@ -7,10 +7,12 @@
  *   x̂ = (x - μ)·rstd,  rstd = 1/√(σ² + eps),  y = γ·x̂ + β
  *   dβ = Σ dy,  dγ = rstd·Σ dy·(x - μ)
  *   dx = γ·rstd·(dy - dβ/m) - γ·rstd³·(x - μ)·Σ dy·(x - μ)/m      (m = N·H·W values per channel)
- * Only tfjs ops, so any backend runs it; a backend that registers the two fused kernels below (@tinylab/native-cpu does
- * for 'wasm+native') runs each direction in one kernel instead.
+ * Only tfjs ops, so any backend runs it; a backend that registers the fused TinylabBatchNormTraining and
+ * TinylabBatchNormTrainingGrad (@tinylab/kernel-names; @tinylab/native-cpu does for 'wasm+native') runs each direction
+ * in one kernel instead.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, type BatchNormRunningStatsAttrs, type BatchNormTrainingAttrs } from '@tinylab/kernel-names'
 
 export interface BatchNormTrainingResult {
   y: tf.Tensor4D
@@ -21,19 +23,13 @@ export interface BatchNormTrainingResult {
 
 const AXES = [0, 1, 2]
 
-/**
- * Optional fused kernels, looked up on the active backend by name. Contract: `TinylabBatchNormTraining` takes
- * `{ x, gamma, beta }` and attr `epsilon`, returns `[y, mean, variance (biased), rstd]`; `TinylabBatchNormTrainingGrad`
- * takes `{ dy, x, mean, rstd, gamma }`, returns `[dx, dgamma, dbeta]`. (@tinylab/native-cpu exports the same names.)
- */
-export const FUSED_BATCH_NORM_KERNELS = { forward: 'TinylabBatchNormTraining', backward: 'TinylabBatchNormTrainingGrad' } as const
 
 /** What tf.customGrad passes a function of three tensors. */
 type CustomGradArgs = [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc]
 
 function backendHasFusedKernels(): boolean {
   const backend = tf.getBackend()
-  return tf.getKernel(FUSED_BATCH_NORM_KERNELS.forward, backend) !== undefined && tf.getKernel(FUSED_BATCH_NORM_KERNELS.backward, backend) !== undefined
+  return tf.getKernel(BATCH_NORM_TRAINING, backend) !== undefined && tf.getKernel(BATCH_NORM_TRAINING_GRAD, backend) !== undefined
 }
 
 /**
@@ -46,14 +42,14 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
   const fused = tf.customGrad((...args) => {
     const [xIn, gammaIn, betaIn, save] = args as CustomGradArgs
     const inputs = { x: xIn, gamma: gammaIn, beta: betaIn }
-    const [y, mean, variance, rstd] = tf.engine().runKernel(FUSED_BATCH_NORM_KERNELS.forward, inputs, { epsilon: eps }) as tf.Tensor[]
+    const [y, mean, variance, rstd] = tf.engine().runKernel(BATCH_NORM_TRAINING, inputs, { epsilon: eps } satisfies BatchNormTrainingAttrs) as tf.Tensor[]
     stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) }
     save([inputs.x, mean as tf.Tensor, rstd as tf.Tensor, inputs.gamma])
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy, saved) => {
         const [xs, means, rstds, gammas] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
-        return tf.engine().runKernel(FUSED_BATCH_NORM_KERNELS.backward, { dy, x: xs, mean: means, rstd: rstds, gamma: gammas }) as tf.Tensor[]
+        return tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x: xs, mean: means, rstd: rstds, gamma: gammas }) as tf.Tensor[]
       },
     }
   })
@@ -92,15 +88,9 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
 }
 
 /**
- * Optional fused kernel for the running statistics, looked up on the active backend by name (@tinylab/webgpu-backend
- * registers it). Contract: inputs `{ runningMean, runningVar, mean, variance }` (all [C], variance biased), attrs
- * `{ momentum, count }`; outputs `[runningMean', runningVar']` as computed below.
- */
-export const FUSED_BATCH_NORM_RUNNING_STATS_KERNEL = 'TinylabBatchNormRunningStats'
-
-/**
  * nn.BatchNorm2d's running-statistics update in training mode: `running = (1 − momentum)·running + momentum·batch`,
  * the batch variance made unbiased first (× count/(count − 1), count = values per channel). Assigns both variables.
+ * One kernel when the backend registers TinylabBatchNormRunningStats (@tinylab/webgpu-backend does).
  */
 export function updateRunningStats(
   runningMean: tf.Variable,
@@ -109,9 +99,9 @@ export function updateRunningStats(
   momentum: number,
   count: number,
 ): void {
-  if (tf.getKernel(FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, tf.getBackend()) !== undefined) {
+  if (tf.getKernel(BATCH_NORM_RUNNING_STATS, tf.getBackend()) !== undefined) {
     const inputs = { runningMean, runningVar, mean: batch.mean, variance: batch.variance }
-    const [nextMean, nextVar] = tf.engine().runKernel(FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, inputs, { momentum, count }) as tf.Tensor[]
+    const [nextMean, nextVar] = tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, inputs, { momentum, count } satisfies BatchNormRunningStatsAttrs) as tf.Tensor[]
     runningMean.assign(nextMean as tf.Tensor)
     runningVar.assign(nextVar as tf.Tensor)
     tf.dispose([nextMean as tf.Tensor, nextVar as tf.Tensor])

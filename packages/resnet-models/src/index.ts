@@ -2,5 +2,5 @@ export { ResNet, createResNet, resnet18, resnet34, resnet50, resnetArchs } from 
 export type { ForwardOptions, LayerEvent, LayerType, ResNetArch, ResNetOptions, ResNetStem } from './resnet'
 export { formatSummary, summary } from './summary'
 export type { ModelSummary, Summarizable, SummaryRow } from './summary'
-export type { NamedTensor, TensorLayout } from './named-tensor'
-export { FUSED_BATCH_NORM_KERNELS, FUSED_BATCH_NORM_RUNNING_STATS_KERNEL, updateRunningStats } from './batch-norm-training'
+export type { NamedTensor, TensorLayout } from '@tinylab/checkpoint-io'
+export { updateRunningStats } from './batch-norm-training'

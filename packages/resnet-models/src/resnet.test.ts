@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { NamedTensor } from './named-tensor'
+import type { NamedTensor } from '@tinylab/checkpoint-io'
 import { createResNet, resnet18, resnetArchs, type ResNet } from './resnet'
 
 beforeAll(async () => {

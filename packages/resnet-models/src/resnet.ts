@@ -6,9 +6,8 @@
  * Read top to bottom: the layers (Conv2d, BatchNorm2d, Linear), the two residual blocks, ResNet, then the factories.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
+import { type LoadStateDictResult, type NamedTensor, type TensorLayout, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { batchNormTraining, updateRunningStats } from './batch-norm-training'
-import type { NamedTensor, TensorLayout } from './named-tensor'
 import { createRandom, type Random } from './_random'
 
 /** The torch module class a layer event stands for; torchsummary prints these names. */

@@ -2,9 +2,10 @@
  * A compact torchvision-style ResNet-18 for backend tests (the real model lives in @tinylab/resnet-models; this package
  * must not depend on it). Same layer graph and ops: conv 7x7/2 pad 3, BatchNorm in training mode (tf.moments +
  * tf.batchNorm4d), ReLU, max-pool 3x3/2 pad 1, BasicBlocks with 1x1/2 downsample, global mean, dense, softmax
- * cross-entropy on float32 one-hot labels, SGD with momentum and weight decay (torch.optim.SGD's update).
+ * cross-entropy on float32 one-hot labels; train-loop's SGD with momentum and weight decay.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { SGD } from '@tinylab/train-loop'
 
 export interface ResNetFixture {
   params: Map<string, tf.Variable>
@@ -87,29 +88,17 @@ export function resnet18(numClasses: number, width = 64): ResNetFixture {
   return { params, loss }
 }
 
-/** torch.optim.SGD(lr, momentum, weight_decay): buf = momentum·buf + (g + wd·p); p -= lr·buf. Returns the loss. */
-export function sgdStep(
-  net: ResNetFixture,
-  buffers: Map<string, tf.Variable>,
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  lr = 0.1,
-  momentum = 0.9,
-  weightDecay = 1e-4,
-): number {
-  return tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
-    for (const [name, param] of net.params) {
-      const g = tf.add(grads[param.name] as tf.Tensor, tf.mul(param, weightDecay))
-      let buf = buffers.get(name)
-      if (buf === undefined) {
-        buf = tf.variable(g, false)
-        buffers.set(name, buf)
-      } else {
-        buf.assign(tf.add(tf.mul(buf, momentum), g))
-      }
-      param.assign(tf.sub(param, tf.mul(buf, lr)))
-    }
-    return value.dataSync()[0] as number
-  })
+/** torch.optim.SGD(lr, momentum, weight_decay) over the fixture's parameters: train-loop's `SGD`, the one SGD rule. */
+export function fixtureSgd(net: ResNetFixture, lr = 0.1, momentum = 0.9, weightDecay = 1e-4): SGD {
+  return new SGD([...net.params].map(([name, value]) => ({ name, value })), { lr, momentum, weightDecay })
+}
+
+/** One training step of `net` on (x, labels) with `optimizer`; returns the loss. */
+export function sgdStep(net: ResNetFixture, optimizer: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number {
+  const { value, grads } = tf.variableGrads(() => net.loss(x, labels), [...net.params.values()])
+  const byName = Object.fromEntries([...net.params].map(([name, param]) => [name, grads[param.name]]))
+  optimizer.step(byName)
+  const loss = value.dataSync()[0] as number
+  tf.dispose([value, ...Object.values(grads)])
+  return loss
 }

@@ -13,6 +13,3 @@ export { prepareVal } from './prepare-val'
 export type { PrepareValOptions, PrepareValResult } from './prepare-val'
 export { TINY_IMAGENET_URL, TINY_IMAGENET_ZIP, downloadTinyImageNet } from './download'
 export type { DownloadTinyImageNetOptions, DownloadTinyImageNetResult } from './download'
-// Moved to @tinylab/dataset-download; re-exported so code written against earlier releases keeps working.
-export { downloadFile, extractZipAtomic, formatProgress, hashFile } from '@tinylab/dataset-download'
-export type { DownloadFileOptions, DownloadFileResult, DownloadProgress, ExpectedFile, ExtractZipResult } from '@tinylab/dataset-download'

@@ -3,6 +3,7 @@
  * from its own stream keyed by (seed, epoch, index), and the epoch's order from a stream keyed by (seed, epoch).
  * So batches are identical for any number of workers, and a run resumed at (epoch, batch) sees the same data.
  */
+import { SeededRng } from '@tinylab/seeded-rng'
 
 /** 32-bit mix (splitmix32 finaliser): spreads neighbouring keys into unrelated seeds. */
 function mix(h: number): number {
@@ -11,17 +12,12 @@ function mix(h: number): number {
   return (h ^ (h >>> 15)) >>> 0
 }
 
-/** Uniform [0, 1) generator (mulberry32) for the stream keyed by `keys`. */
+/** Uniform [0, 1) generator (@tinylab/seeded-rng) for the stream keyed by `keys`. */
 export function rngFor(...keys: number[]): () => number {
   let s = 0x9e3779b9
   for (const k of keys) s = mix((s ^ (k >>> 0)) + 0x6d2b79f5 + Math.imul(k / 0x100000000, 0x85ebca6b))
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new SeededRng(s)
+  return () => rng.next()
 }
 
 /** Integer in [lo, hi) (torch.randint semantics). */

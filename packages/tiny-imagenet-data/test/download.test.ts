@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import * as shared from '@tinylab/dataset-download'
 import { startTestServer } from '@tinylab/test-utils/http-server'
 import { zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { downloadTinyImageNet, readSplit } from '../src/index'
-import * as tin from '../src/index'
-import type { DownloadProgress } from '../src/index'
+import type { DownloadProgress } from '@tinylab/dataset-download'
 import { makeFixture } from './_fixture'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tin-dl-'))
@@ -79,14 +77,5 @@ describe('downloadTinyImageNet (local HTTP server)', () => {
     } finally {
       await server.close()
     }
-  })
-})
-
-describe('download helpers from @tinylab/dataset-download', () => {
-  it('are re-exported unchanged, so imports from earlier releases keep working', () => {
-    expect(tin.downloadFile).toBe(shared.downloadFile)
-    expect(tin.extractZipAtomic).toBe(shared.extractZipAtomic)
-    expect(tin.formatProgress).toBe(shared.formatProgress)
-    expect(tin.hashFile).toBe(shared.hashFile)
   })
 })

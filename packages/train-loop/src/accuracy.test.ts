@@ -3,7 +3,7 @@ import { beforeAll, expect, it } from 'vitest'
 import { initBackend } from '@tinylab/multi-device'
 import { accuracy, accuracyAsync } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
-import { SeededRng } from './seeded-rng'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 beforeAll(async () => {
   await initBackend({ device: 'cpu' })

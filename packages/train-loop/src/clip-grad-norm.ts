@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { SUM_SQUARES, type SumSquaresAttrs } from '@tinylab/kernel-names'
 
 export interface ClipResult {
   /** The clipped gradients (new tensors; the caller disposes them and the inputs). */
@@ -11,19 +12,16 @@ export interface ClipResult {
 }
 
 /**
- * Optional fused kernel, looked up on the active backend by name (@tinylab/webgpu-backend registers it): inputs
- * `{ x0, x1, … }`, attr `count`; outputs `[sums]` with sums[i] = Σ x_i². Two or three GPU dispatches for all the
- * gradients instead of two per gradient.
+ * ‖(‖g₁‖, ‖g₂‖, …)‖ of the non-empty float32 gradients, through the fused `TinylabSumSquares` when the backend has it
+ * (@tinylab/webgpu-backend registers it): two or three GPU dispatches for all the gradients instead of two per gradient.
  */
-export const FUSED_SUM_SQUARES_KERNEL = 'TinylabSumSquares'
-
-/** ‖(‖g₁‖, ‖g₂‖, …)‖ of the non-empty float32 gradients, through the fused kernel when the backend has it. */
 function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   const terms = grads.filter((g) => g.size > 0)
   if (terms.length === 0) return tf.scalar(0)
-  if (terms.every((g) => g.dtype === 'float32') && tf.getKernel(FUSED_SUM_SQUARES_KERNEL, tf.getBackend()) !== undefined) {
+  if (terms.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_SQUARES, tf.getBackend()) !== undefined) {
     const inputs = Object.fromEntries(terms.map((g, i) => [`x${i}`, g]))
-    const sums = tf.engine().runKernel(FUSED_SUM_SQUARES_KERNEL, inputs, { count: terms.length }) as tf.Tensor
+    const attrs: SumSquaresAttrs = { count: terms.length }
+    const sums = tf.engine().runKernel(SUM_SQUARES, inputs, attrs) as tf.Tensor
     return tf.sqrt(tf.sum(sums)) as tf.Scalar
   }
   return tf.sqrt(tf.addN(terms.map((g) => tf.sum(tf.square(g))))) as tf.Scalar

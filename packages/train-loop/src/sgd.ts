@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
+import type { SGDParamGroup } from '@tinylab/checkpoint-io'
+import { SGD_MOMENTUM, SGD_MOMENTUM_MULTI, type SgdMomentumAttrs, type SgdMomentumMultiAttrs } from '@tinylab/kernel-names'
 
 /** What the optimizer needs of a parameter: its state-dict key and its variable (NamedTensor fits). */
 export interface TrainableParam {
@@ -14,19 +16,6 @@ export interface SGDOptions {
   nesterov?: boolean
 }
 
-/** torch.optim.SGD's `param_groups[0]` as it appears in `optimizer.state_dict()` (torch 1.13 keys). */
-export interface SGDParamGroup {
-  lr: number
-  momentum: number
-  dampening: number
-  weight_decay: number
-  nesterov: boolean
-  maximize: boolean
-  foreach: null
-  differentiable: boolean
-  params: number[]
-}
-
 /**
  * Mirrors torch's `optimizer.state_dict()`: `state` is keyed by parameter index; torch 1.13 records
  * `momentum_buffer: None` for every stepped parameter when momentum is 0, and so do we (`null`).
@@ -35,21 +24,6 @@ export interface SGDStateDict {
   state: Record<number, { momentum_buffer: tf.Tensor | null }>
   param_groups: SGDParamGroup[]
 }
-
-/**
- * Optional fused kernel a backend may register: inputs `{ param, grad, buffer }`, attrs `{ lr, momentum, dampening,
- * weightDecay, nesterov }`, outputs `[param', buffer']` (@tinylab/native-cpu registers it for 'wasm+native',
- * @tinylab/webgpu-backend for 'webgpu'). With momentum 0 (plain SGD: torch keeps no buffer) the step passes the
- * parameter itself as `buffer`, multiplied by 0, and drops buffer'.
- */
-export const FUSED_SGD_KERNEL = 'TinylabSGDMomentum'
-
-/**
- * Optional: the same update for many parameters in one kernel call (@tinylab/webgpu-backend registers it, so a
- * ResNet-18 step issues a few dispatches for its 62 parameters instead of 62). Inputs `{ param0, grad0, buffer0,
- * param1, … }`, attrs those of `TinylabSGDMomentum` plus `count`; outputs `[param0', buffer0', param1', …]`.
- */
-export const FUSED_SGD_MULTI_KERNEL = 'TinylabSGDMomentumMulti'
 
 function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined
@@ -106,8 +80,8 @@ export class SGD {
 
   /** Applies one update. Parameters without a gradient in `grads` are skipped, as torch skips `p.grad is None`. */
   step(grads: Readonly<Record<string, tf.Tensor | undefined>>): void {
-    const fused = backendHas(FUSED_SGD_KERNEL) // once per step, not per parameter
-    const multi = fused && backendHas(FUSED_SGD_MULTI_KERNEL)
+    const fused = backendHas(SGD_MOMENTUM) // once per step, not per parameter
+    const multi = fused && backendHas(SGD_MOMENTUM_MULTI)
     const batched: FusedUpdate[] = []
     this.params.forEach((p, index) => {
       const g = grads[p.name]
@@ -146,15 +120,15 @@ export class SGD {
    * parameter, `TinylabSGDMomentumMulti` for several. Plain SGD passes the parameter as its (unused) buffer.
    */
   private fusedStep(updates: FusedUpdate[]): void {
-    const attrs = { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov }
+    const attrs: SgdMomentumAttrs = { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov }
     const single = updates.length === 1 ? updates[0] : undefined
     const outputs =
       single !== undefined
-        ? (tf.engine().runKernel(FUSED_SGD_KERNEL, { param: single.param, grad: single.grad, buffer: single.buffer ?? single.param }, attrs) as tf.Tensor[])
+        ? (tf.engine().runKernel(SGD_MOMENTUM, { param: single.param, grad: single.grad, buffer: single.buffer ?? single.param }, attrs) as tf.Tensor[])
         : (tf.engine().runKernel(
-            FUSED_SGD_MULTI_KERNEL,
+            SGD_MOMENTUM_MULTI,
             Object.fromEntries(updates.flatMap((u, i) => [[`param${i}`, u.param], [`grad${i}`, u.grad], [`buffer${i}`, u.buffer ?? u.param]])),
-            { ...attrs, count: updates.length },
+            { ...attrs, count: updates.length } satisfies SgdMomentumMultiAttrs,
           ) as tf.Tensor[])
     updates.forEach((u, i) => {
       u.param.assign(outputs[2 * i] as tf.Tensor)

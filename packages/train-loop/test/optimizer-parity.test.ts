@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '@tinylab/multi-device'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
-import { clipGradNorm, CosineAnnealingLR, FUSED_SGD_KERNEL, SeededRng, SGD, StepLR } from '../src/index'
+import { SGD_MOMENTUM } from '@tinylab/kernel-names'
+import { clipGradNorm, CosineAnnealingLR, SeededRng, SGD, StepLR } from '../src/index'
 
 const reason = requireTorchOrSkipReason()
 // wasm+native needs @tinylab/native-cpu's addon (CI builds it; elsewhere the suite says why it skipped).
@@ -130,8 +131,8 @@ describe.skipIf(!!reason)('SGD / clip / schedulers vs torch.optim (20 steps, giv
     opt.dispose()
     params.forEach((p) => p.value.dispose())
     const fused = device === 'wasm+native' && (c.sgd.momentum ?? 0) !== 0 && c.clip === undefined
-    if (fused) expect([...kernels]).toEqual([FUSED_SGD_KERNEL])
-    if (device === 'cpu' && c.clip === undefined) expect(kernels.has(FUSED_SGD_KERNEL)).toBe(false)
+    if (fused) expect([...kernels]).toEqual([SGD_MOMENTUM])
+    if (device === 'cpu' && c.clip === undefined) expect(kernels.has(SGD_MOMENTUM)).toBe(false)
     await initBackend({ device: 'cpu' })
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
-import type { SeededRng } from './seeded-rng'
-import type { NamedTensor, TensorLayout } from './named-tensor'
+import type { SeededRng } from '@tinylab/seeded-rng'
+import type { NamedTensor, TensorLayout } from '@tinylab/checkpoint-io'
 
 /** A float32 tensor of U(-bound, bound) draws from our seeded generator (torch's nn.init.uniform_). */
 export function uniform(rng: SeededRng, shape: number[], bound: number): tf.Tensor {

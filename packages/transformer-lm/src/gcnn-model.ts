@@ -19,8 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { dropout, Registry, uniform } from './_layers'
 import { logSoftmax } from './log-softmax'
-import type { NamedTensor } from './named-tensor'
-import { SeededRng } from './seeded-rng'
+import type { NamedTensor } from '@tinylab/checkpoint-io'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 export interface GCNNConfig {
   ntoken: number // vocabulary size

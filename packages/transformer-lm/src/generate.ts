@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { GCNNModel } from './gcnn-model'
 import { RNNModel } from './rnn-model'
 import type { TransformerModel } from './transformer-model'
-import { SeededRng } from './seeded-rng'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 export interface GenerateOptions {
   /** How many tokens to yield (generate.py --words). */

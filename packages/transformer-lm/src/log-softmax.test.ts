@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { relError } from '@tinylab/test-utils/close'
 import { describe, expect, it } from 'vitest'
-import { FUSED_LOG_SOFTMAX_KERNELS, logSoftmax } from './log-softmax'
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
+import { logSoftmax } from './log-softmax'
 
 // The fused kernels of @tinylab/native-cpu (registered for 'wasm+native' when its addon is built; CI builds it).
 const native = await initBackend({ device: 'wasm+native' }).then(
@@ -33,15 +34,15 @@ async function run(device: 'cpu' | 'wasm' | 'wasm+native', shape: number[]) {
 describe('logSoftmax', () => {
   it('is tf.logSoftmax where the backend has no fused kernels (wasm)', async () => {
     const r = await run('wasm', [3, 5])
-    expect(r.kernels.has(FUSED_LOG_SOFTMAX_KERNELS.forward)).toBe(false)
+    expect(r.kernels.has(LOG_SOFTMAX)).toBe(false)
   })
 
   describe.skipIf(native !== '')(`on wasm+native's fused kernels${native ? ` (skipped: ${native})` : ''}`, () => {
     it.each([[[7, 33]], [[2, 3, 1001]], [[35, 1, 4099]]])('matches tf.logSoftmax and its autodiff gradient (cpu backend) within 1e-5 for %j', async (shape) => {
       const reference = await run('cpu', shape)
       const fused = await run('wasm+native', shape)
-      expect(fused.kernels).toContain(FUSED_LOG_SOFTMAX_KERNELS.forward)
-      expect(fused.kernels).toContain(FUSED_LOG_SOFTMAX_KERNELS.backward)
+      expect(fused.kernels).toContain(LOG_SOFTMAX)
+      expect(fused.kernels).toContain(LOG_SOFTMAX_GRAD)
       expect(relError(fused.outputs[0] as Float32Array, reference.outputs[0] as Float32Array), 'y').toBeLessThan(1e-5)
       expect(relError(fused.outputs[1] as Float32Array, reference.outputs[1] as Float32Array), 'dx').toBeLessThan(1e-5)
     })

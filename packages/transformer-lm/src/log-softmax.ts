@@ -3,30 +3,24 @@
  *
  * tf.logSoftmax composes ~8 full passes over its input each way (max, sub, exp, sum, log, sub; and exp, sum, mul, sub
  * in the gradient). Over the LM's [bptt·batch, 33,278] logits that is a good part of a training step, so when the
- * active backend registers the two fused kernels below (@tinylab/native-cpu does for 'wasm+native'), they run each
- * direction in one kernel; any other backend gets tf.logSoftmax.
+ * active backend registers TinylabLogSoftmax and TinylabLogSoftmaxGrad (@tinylab/kernel-names; @tinylab/native-cpu does
+ * for 'wasm+native'), they run each direction in one kernel; any other backend gets tf.logSoftmax.
  */
 import * as tf from '@tensorflow/tfjs-core'
-
-/**
- * Optional fused kernels, looked up on the active backend by name. Contract: `TinylabLogSoftmax` takes `{ logits }`
- * and returns `[y]`; `TinylabLogSoftmaxGrad` takes `{ dy, y }` (y the forward's output) and returns
- * `[dy - exp(y)·Σ dy]`, sums over the last axis. (@tinylab/native-cpu exports the same names.)
- */
-export const FUSED_LOG_SOFTMAX_KERNELS = { forward: 'TinylabLogSoftmax', backward: 'TinylabLogSoftmaxGrad' } as const
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
 
 function backendHasFusedKernels(): boolean {
   const backend = tf.getBackend()
-  return tf.getKernel(FUSED_LOG_SOFTMAX_KERNELS.forward, backend) !== undefined && tf.getKernel(FUSED_LOG_SOFTMAX_KERNELS.backward, backend) !== undefined
+  return tf.getKernel(LOG_SOFTMAX, backend) !== undefined && tf.getKernel(LOG_SOFTMAX_GRAD, backend) !== undefined
 }
 
 const fused = tf.customGrad((...args) => {
   const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc]
-  const y = tf.engine().runKernel(FUSED_LOG_SOFTMAX_KERNELS.forward, { logits }) as tf.Tensor
+  const y = tf.engine().runKernel(LOG_SOFTMAX, { logits }) as tf.Tensor
   save([y])
   return {
     value: y,
-    gradFunc: (dy, saved) => tf.engine().runKernel(FUSED_LOG_SOFTMAX_KERNELS.backward, { dy, y: saved[0] as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy, saved) => tf.engine().runKernel(LOG_SOFTMAX_GRAD, { dy, y: saved[0] as tf.Tensor }) as tf.Tensor,
   }
 })
 

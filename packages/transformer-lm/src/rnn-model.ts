@@ -4,11 +4,10 @@
  * `rnn.weight_hh_l0`, `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, … per layer, `decoder.weight`, `decoder.bias`.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
+import { type LoadStateDictResult, type NamedTensor, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { dropout, Registry, uniform } from './_layers'
 import { logSoftmax } from './log-softmax'
-import type { NamedTensor } from './named-tensor'
-import { SeededRng } from './seeded-rng'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 export type RnnType = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU'
 export const RNN_TYPES: readonly RnnType[] = ['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU']

@@ -5,7 +5,7 @@ import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { generate } from './generate'
 import { nllLoss } from './nll-loss'
 import { RNNModel } from './rnn-model'
-import { SeededRng } from './seeded-rng'
+import { SeededRng } from '@tinylab/seeded-rng'
 import { TransformerModel } from './transformer-model'
 
 const config = { ntoken: 30, ninp: 8, nhead: 2, nhid: 12, nlayers: 2, dropout: 0.2 }

@@ -7,11 +7,10 @@
  * replaces nn.Transformer's decoder), `pos_encoder.pe`, `input_emb.weight`, in that order.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { type LoadStateDictResult, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
+import { type LoadStateDictResult, type NamedTensor, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { dropout, layerNorm, linear, Registry, uniform } from './_layers'
 import { logSoftmax } from './log-softmax'
-import type { NamedTensor } from './named-tensor'
-import { SeededRng } from './seeded-rng'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 export interface TransformerConfig {
   ntoken: number // vocabulary size: rows of the embedding, columns of the decoder

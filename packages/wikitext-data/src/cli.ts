@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util'
 import { formatProgress } from '@tinylab/dataset-download'
 import { WIKITEXT2_RAW_BASE_URL, downloadWikiText } from './download'
 import { Corpus } from './corpus'
@@ -18,24 +19,21 @@ commands:
   help
       this text`
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name)
-  if (i < 0) return undefined
-  const v = args[i + 1]
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
-  return v
-}
-
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv
-  const dir = flag(args, '--dir') ?? './data/wikitext-2'
+  // Node's own parser: a flag without its value or an unknown flag is an error that names it.
+  const { values } = parseArgs({
+    args,
+    options: { dir: { type: 'string' }, url: { type: 'string' }, sha256: { type: 'string' }, 'no-verify': { type: 'boolean' } },
+  })
+  const dir = values.dir ?? './data/wikitext-2'
   if (command === 'download') {
     let last = ''
     const r = await downloadWikiText({
       dir,
-      url: flag(args, '--url'),
-      sha256: flag(args, '--sha256'),
-      verify: args.includes('--no-verify') ? false : undefined,
+      url: values.url,
+      sha256: values.sha256,
+      verify: values['no-verify'] === true ? false : undefined,
       onProgress: (p) => {
         const line = `${p.url.split('/').pop() ?? ''}: ${formatProgress(p)}`
         if (line !== last) process.stderr.write(`\r${line}\x1b[K`)

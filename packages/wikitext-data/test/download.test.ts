@@ -2,12 +2,10 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import * as shared from '@tinylab/dataset-download'
 import { startTestServer } from '@tinylab/test-utils/http-server'
 import { strToU8, zipSync } from 'fflate'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Corpus, downloadWikiText } from '../src/index'
-import * as wikitext from '../src/index'
 
 // A dozen lines in WikiText's own format: " = Title = ", blank lines, " @-@ " joins.
 const SAMPLE = {
@@ -59,14 +57,5 @@ describe('downloadWikiText', () => {
     expect(readdirSync(dir).sort()).toEqual(['test.txt', 'train.txt', 'valid.txt'])
     expect(readFileSync(path.join(dir, 'valid.txt'), 'utf8')).toBe(SAMPLE.valid)
     expect(readdirSync(parent)).toEqual(['wikitext-2'])
-  })
-})
-
-describe('download helpers from @tinylab/dataset-download', () => {
-  it('are re-exported unchanged, so imports from earlier releases keep working', () => {
-    expect(wikitext.downloadFile).toBe(shared.downloadFile)
-    expect(wikitext.extractZipAtomic).toBe(shared.extractZipAtomic)
-    expect(wikitext.formatProgress).toBe(shared.formatProgress)
-    expect(wikitext.hashFile).toBe(shared.hashFile)
   })
 })

@@ -4,7 +4,6 @@ import type { Replica, ReplicaModel } from './replica-spec'
 /**
  * Mean softmax cross-entropy over every position, like `nn.CrossEntropyLoss()` on `logits.view(-1, C)` and
  * `targets.view(-1)` (imagenet main.py; word_language_model main.py flattens `[seqLen, batch, vocab]` the same way).
- * The one-hot is built as int32 and cast: the stock wasm OneHot ignores a float32 dtype.
  *
  * ```ts
  * const loss = crossEntropy(tf.tensor2d([[2, 0]]), tf.tensor1d([0], 'int32'))
@@ -18,7 +17,7 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
     if (flatLabels.shape[0] !== flatLogits.shape[0]) {
       throw new Error(`crossEntropy: ${flatLogits.shape[0]} logit rows but ${flatLabels.shape[0]} labels`)
     }
-    const picked = tf.sum(tf.mul(tf.cast(tf.oneHot(flatLabels as tf.Tensor1D, classes), 'float32'), tf.logSoftmax(flatLogits)), -1)
+    const picked = tf.sum(tf.mul(tf.oneHot(flatLabels as tf.Tensor1D, classes, 1, 0, 'float32'), tf.logSoftmax(flatLogits)), -1)
     return tf.neg(tf.mean(picked)) as tf.Scalar
   })
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import os from 'node:os'
 import type { Worker } from 'node:worker_threads'
+import type { SGDParamGroup } from '@tinylab/checkpoint-io'
 import type { BackendInfo, Device } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, CTRL_WORDS, abortBarrier } from './_barrier'
 import type { FromWorker, Manifest, SharedDtype, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker } from './_protocol'
@@ -71,17 +72,7 @@ export interface StepResult {
 /** torch.optim.SGD `state_dict()` layout, as train-loop's SGD uses it. */
 export interface DataParallelOptimizerState {
   state: Record<number, { momentum_buffer: tf.Tensor }>
-  param_groups: {
-    lr: number
-    momentum: number
-    dampening: number
-    weight_decay: number
-    nesterov: boolean
-    maximize: boolean
-    foreach: null
-    differentiable: boolean
-    params: number[]
-  }[]
+  param_groups: SGDParamGroup[]
 }
 
 export interface DataParallel {

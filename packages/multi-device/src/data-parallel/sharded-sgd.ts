@@ -1,10 +1,7 @@
-/** torch.optim.SGD's hyper-parameters other than the learning rate (defaults as torch's). */
-export interface SgdHyperParameters {
-  momentum: number
-  dampening: number
-  weightDecay: number
-  nesterov: boolean
-}
+import type { SgdMomentumAttrs } from '@tinylab/kernel-names'
+
+/** torch.optim.SGD's hyper-parameters other than the learning rate: the fused SGD kernel's attrs. */
+export type SgdHyperParameters = Omit<SgdMomentumAttrs, 'lr'>
 
 /**
  * One torch.optim.SGD step (torch/optim/sgd.py, `_single_tensor_sgd`) on the slice `[start, end)` of the flat parameter

@@ -1,5 +1,6 @@
 import { util } from '@tensorflow/tfjs-core'
 import type { TensorInfo } from '@tensorflow/tfjs-core'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '@tinylab/kernel-names'
 import { offsetOf } from './_native-kernel'
 import type { NativeImpl } from './_native-kernel'
 
@@ -10,8 +11,6 @@ import type { NativeImpl } from './_native-kernel'
  *   outputs `[y, mean, variance, rstd]`, variance biased, rstd = 1/√(variance + epsilon).
  * - `TinylabBatchNormTrainingGrad`: inputs `{ dy, x, mean, rstd, gamma }`; outputs `[dx, dgamma, dbeta]`.
  */
-export const BATCH_NORM_TRAINING = 'TinylabBatchNormTraining'
-export const BATCH_NORM_TRAINING_GRAD = 'TinylabBatchNormTrainingGrad'
 
 /** [rows, channels] of x, after checking every tensor against it (there is no wasm kernel to fall back to). */
 function rowsAndChannels(kernel: string, x: TensorInfo, perChannel: Record<string, TensorInfo>, same: Record<string, TensorInfo> = {}): [number, number] {

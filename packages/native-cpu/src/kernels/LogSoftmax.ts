@@ -1,5 +1,6 @@
 import { util } from '@tensorflow/tfjs-core'
 import type { TensorInfo } from '@tensorflow/tfjs-core'
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
 import { offsetOf } from './_native-kernel'
 import type { NativeImpl } from './_native-kernel'
 
@@ -10,8 +11,6 @@ import type { NativeImpl } from './_native-kernel'
  * - `TinylabLogSoftmax`: inputs `{ logits }` (float32, rank >= 1); outputs `[y]`, y = logits - log Σ exp(logits).
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dx]`, dx = dy - exp(y)·Σ dy.
  */
-export const LOG_SOFTMAX = 'TinylabLogSoftmax'
-export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
 
 function rowsAndCols(kernel: string, tensors: Record<string, TensorInfo>): [number, number] {
   const [first, ...rest] = Object.entries(tensors) as [string, TensorInfo][]

@@ -1,5 +1,6 @@
 import { util } from '@tensorflow/tfjs-core'
 import type { TensorInfo } from '@tensorflow/tfjs-core'
+import { SGD_MOMENTUM } from '@tinylab/kernel-names'
 import { offsetOf } from './_native-kernel'
 import type { NativeImpl } from './_native-kernel'
 
@@ -9,7 +10,6 @@ import type { NativeImpl } from './_native-kernel'
  * Inputs `{ param, grad, buffer }` (float32, one shape); attrs `{ lr, momentum, dampening, weightDecay, nesterov }`;
  * outputs `[param', buffer']`.
  */
-export const SGD_MOMENTUM = 'TinylabSGDMomentum'
 
 export const sgdMomentum: NativeImpl = ({ inputs, attrs, backend, addon }) => {
   const { param, grad, buffer } = inputs as Record<'param' | 'grad' | 'buffer', TensorInfo>

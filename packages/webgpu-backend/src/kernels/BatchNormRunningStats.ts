@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { BatchNormRunningStatsProgram } from '../programs/batch_norm_running_stats_webgpu'
 import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, numberAttr, rowsAndLast } from './_checks'
-import { BATCH_NORM_RUNNING_STATS } from './kernel_names'
+import { BATCH_NORM_RUNNING_STATS } from '@tinylab/kernel-names'
 
 /** Both running statistics of a BatchNorm layer in one dispatch. Contract: kernel_names.ts. */
 const batchNormRunningStats: KernelFunc = ({ inputs, attrs, backend }) => {

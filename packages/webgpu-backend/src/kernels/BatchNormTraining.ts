@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { BatchNormApplyProgram, BatchNormStatsProgram } from '../programs/batch_norm_training_webgpu'
 import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, numberAttr, rowsAndLast } from './_checks'
-import { BATCH_NORM_TRAINING } from './kernel_names'
+import { BATCH_NORM_TRAINING } from '@tinylab/kernel-names'
 
 /** Train-mode batch norm in two dispatches: per-channel statistics, then y. Contract: kernel_names.ts. */
 const batchNormTraining: KernelFunc = ({ inputs, attrs, backend }) => {

@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { BatchNormGradApplyProgram, BatchNormGradReduceProgram } from '../programs/batch_norm_training_webgpu'
 import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, rowsAndLast } from './_checks'
-import { BATCH_NORM_TRAINING_GRAD } from './kernel_names'
+import { BATCH_NORM_TRAINING_GRAD } from '@tinylab/kernel-names'
 
 /** The gradient of TinylabBatchNormTraining in two dispatches: per-channel sums, then dx. Contract: kernel_names.ts. */
 const batchNormTrainingGrad: KernelFunc = ({ inputs, backend }) => {

@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { LogSoftmaxProgram } from '../programs/log_softmax_webgpu'
 import { runProgram } from '../programs/_program'
 import { checkFloat32, rowsAndLast } from './_checks'
-import { LOG_SOFTMAX } from './kernel_names'
+import { LOG_SOFTMAX } from '@tinylab/kernel-names'
 
 /** Log-softmax over the last axis in one dispatch (a workgroup per row). Contract: kernel_names.ts. */
 const logSoftmax: KernelFunc = ({ inputs, backend }) => {

@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { LogSoftmaxGradProgram } from '../programs/log_softmax_webgpu'
 import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, rowsAndLast } from './_checks'
-import { LOG_SOFTMAX_GRAD } from './kernel_names'
+import { LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
 
 /** The gradient of TinylabLogSoftmax in one dispatch (a workgroup per row). Contract: kernel_names.ts. */
 const logSoftmaxGrad: KernelFunc = ({ inputs, backend }) => {

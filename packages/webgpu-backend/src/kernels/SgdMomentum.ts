@@ -1,7 +1,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { runSgd, sgdUniforms } from './_sgd'
-import { SGD_MOMENTUM } from './kernel_names'
+import { SGD_MOMENTUM } from '@tinylab/kernel-names'
 
 /** One SGD update in one dispatch (both outputs). Contract: kernel_names.ts. */
 const sgdMomentum: KernelFunc = ({ inputs, attrs, backend }) => {

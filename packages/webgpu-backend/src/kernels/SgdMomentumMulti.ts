@@ -3,7 +3,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { numberAttr } from './_checks'
 import { runSgd, sgdUniforms } from './_sgd'
 import type { SgdTriple } from './_sgd'
-import { SGD_MOMENTUM_MULTI } from './kernel_names'
+import { SGD_MOMENTUM_MULTI } from '@tinylab/kernel-names'
 
 /** SGD updates of many parameters, several per dispatch. Contract: kernel_names.ts. */
 const sgdMomentumMulti: KernelFunc = ({ inputs, attrs, backend }) => {

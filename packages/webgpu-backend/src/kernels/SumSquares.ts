@@ -3,7 +3,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu'
 import { PartialSumSquaresProgram, PARTS, SumPartsProgram } from '../programs/sum_squares_webgpu'
 import { checkFloat32, numberAttr } from './_checks'
-import { SUM_SQUARES } from './kernel_names'
+import { SUM_SQUARES } from '@tinylab/kernel-names'
 
 /** Σ x² of each input, in ⌈count / (storage-buffer limit − 1)⌉ + 1 dispatches. Contract: kernel_names.ts. */
 const sumSquares: KernelFunc = ({ inputs, attrs, backend }) => {

@@ -1,0 +1,47 @@
+/**
+ * TinyLab's fused kernels: names and contracts in one place. The names are the API between the packages that run a
+ * kernel and those that register it: @tinylab/resnet-models, @tinylab/train-loop and @tinylab/transformer-lm look each
+ * one up with `tf.getKernel(name, tf.getBackend())` and compose the same math from tfjs ops when the active backend
+ * lacks it; @tinylab/native-cpu ('wasm+native') and @tinylab/webgpu-backend ('webgpu') register them. All tensors float32.
+ *
+ * - `TinylabBatchNormTraining`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`;
+ *   outputs `[y, mean, variance, rstd]` with the batch's mean and biased variance over all axes but the last, and
+ *   rstd = 1/√(variance + epsilon).
+ * - `TinylabBatchNormTrainingGrad`: inputs `{ dy, x, mean, rstd, gamma }`; outputs `[dx, dgamma, dbeta]`.
+ * - `TinylabBatchNormRunningStats`: inputs `{ runningMean, runningVar, mean, variance }` (all [C], variance biased),
+ *   attrs `{ momentum, count }` (count = values per channel, > 1); outputs `[runningMean', runningVar']` =
+ *   `(1 − momentum)·running + momentum·batch`, the batch variance unbiased first (× count/(count − 1)), as
+ *   nn.BatchNorm2d in training mode.
+ * - `TinylabSGDMomentum`: inputs `{ param, grad, buffer }` (one shape); attrs `{ lr, momentum, dampening, weightDecay,
+ *   nesterov }`; outputs `[param', buffer']` of torch.optim.SGD's step with an existing momentum buffer. With
+ *   momentum 0 (plain SGD, no buffer in torch) `buffer` is not read and buffer' = grad + weightDecay·param.
+ * - `TinylabSGDMomentumMulti`: the same step for many parameters in few dispatches: inputs `{ param0, grad0, buffer0,
+ *   param1, … }`, attrs those of TinylabSGDMomentum plus `count` (how many parameters); outputs `[param0', buffer0',
+ *   param1', buffer1', …]`.
+ * - `TinylabSumSquares`: inputs `{ x0, x1, … }` (any shapes), attr `count`; outputs `[sums]`, sums [count] with
+ *   sums[i] = Σ x_i² (clip_grad_norm_'s squared norms).
+ * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
+ * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
+ */
+export const BATCH_NORM_TRAINING = 'TinylabBatchNormTraining'
+export const BATCH_NORM_TRAINING_GRAD = 'TinylabBatchNormTrainingGrad'
+export const BATCH_NORM_RUNNING_STATS = 'TinylabBatchNormRunningStats'
+export const SGD_MOMENTUM = 'TinylabSGDMomentum'
+export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
+export const SUM_SQUARES = 'TinylabSumSquares'
+export const LOG_SOFTMAX = 'TinylabLogSoftmax'
+export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
+
+// Attributes as type aliases, not interfaces: tfjs's runKernel takes a `NamedAttrMap` (an index signature), which an
+// object type alias satisfies and an interface does not.
+
+/** Attrs of `TinylabBatchNormTraining`. */
+export type BatchNormTrainingAttrs = { epsilon: number }
+/** Attrs of `TinylabBatchNormRunningStats`. */
+export type BatchNormRunningStatsAttrs = { momentum: number; count: number }
+/** Attrs of `TinylabSGDMomentum`: torch.optim.SGD's hyper-parameters. */
+export type SgdMomentumAttrs = { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+/** Attrs of `TinylabSGDMomentumMulti`. */
+export type SgdMomentumMultiAttrs = SgdMomentumAttrs & { count: number }
+/** Attrs of `TinylabSumSquares`. */
+export type SumSquaresAttrs = { count: number }

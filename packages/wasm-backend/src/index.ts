@@ -1,0 +1,2 @@
+export { startWasm, stopWasm } from './start-wasm'
+export type { StartWasmOptions, WasmBackendInfo } from './start-wasm'

@@ -113,9 +113,6 @@ const WASM_PACKAGE = '@tinylab/wasm-backend'
 let wasmBackend: WasmBackendModule | undefined
 
 async function startWasm(threads: number | undefined, why: string): Promise<BackendInfo> {
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 8)) {
-    throw new Error(`initBackend: threads must be an integer from 1 to 8 (the wasm build's pool size), got ${threads}`)
-  }
   // @tinylab/wasm-backend owns the Node wasm loader and the wasm training kernels: an optional dependency (installed
   // by default), loaded only when a wasm device is asked for (a variable specifier, so bundlers never require it).
   if (wasmBackend === undefined) {
@@ -131,7 +128,7 @@ async function startWasm(threads: number | undefined, why: string): Promise<Back
   try {
     return await wasmBackend.startWasm({ threads, why })
   } catch (err) {
-    // startWasm's own messages say what to install; say that initBackend's device 'wasm' needed it.
+    // startWasm's own messages (bad thread count, what to install); say that initBackend's device 'wasm' needed it.
     const message = messageOf(err)
     throw new Error(
       message.startsWith('startWasm: needs ')

@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core'
 import type { WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
 import { ReadbackRing } from './readback-ring'
+import { UploadRing } from './upload-ring'
 import type { Trace } from './trace'
 import { variableSlot } from './variable-slots'
 
@@ -19,7 +20,7 @@ export interface PlanMemory {
   /** Constants uploaded by the step and tensors it read that existed before it. */
   constantBytes: number
   uniformBytes: number
-  /** Staging buffers for reading results back (grows with the steps in flight). */
+  /** Staging buffers for writing CPU inputs and reading results back (each pool grows with the steps in flight). */
   stagingBytes: number
   /** Everything above: the plan's own GPU memory, fixed after the first replays. */
   totalBytes: number
@@ -35,7 +36,6 @@ const STORAGE = 0x80 // GPUBufferUsage.STORAGE (the constants are not in Node's 
 const COPY_SRC = 0x04
 const COPY_DST = 0x08
 const UNIFORM = 0x40
-const MAP_WRITE = 0x02
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 
@@ -46,6 +46,7 @@ export class ReplayPlan {
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
   private readonly inputBuffers: GPUBuffer[] = []
+  private readonly uploadRings: UploadRing[] = []
   private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
   private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
   private readonly readback: ReadbackRing
@@ -105,6 +106,7 @@ export class ReplayPlan {
           if (buffer === undefined) {
             buffer = this.createBuffer(bytes, STORAGE | COPY_SRC | COPY_DST)
             this.inputBuffers[role.index] = buffer
+            this.uploadRings[role.index] = new UploadRing(this.device, bytes)
             this.sizes.inputBytes += buffer.size
           }
           buffers.set(id, buffer)
@@ -224,23 +226,23 @@ export class ReplayPlan {
     const { backend, device } = this
     flushTfjs(backend)
     const encoder = device.createCommandEncoder()
-    const uploads: GPUBuffer[] = []
+    const uploads: { ring: UploadRing; buffer: GPUBuffer }[] = []
     inputs.forEach((t, i) => {
       const target = this.inputBuffers[i]
-      if (target === undefined) return // an input the step never reads on the GPU
+      const ring = this.uploadRings[i]
+      if (target === undefined || ring === undefined) return // an input the step never reads on the GPU
       const data = backend.tensorMap.get(t.dataId)
       if (data.resource instanceof GPUBuffer) {
         encoder.copyBufferToBuffer(data.resource, 0, target, 0, data.resource.size)
       } else if (data.values != null) {
-        // A buffer mapped at creation, filled and copied in the pass's encoder (as tfjs uploads): on Dawn's Node binding
-        // queue.writeBuffer of megabytes costs several times more host time.
-        const staging = device.createBuffer({ size: Math.max(4, t.size * 4), usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })
-        const mapped = staging.getMappedRange()
-        if (t.dtype === 'float32') new Float32Array(mapped).set(data.values)
-        else new Int32Array(mapped).set(data.values)
+        const staging = ring.acquire()
+        const mapped = staging.getMappedRange(0, staging.size)
+        // set() takes any array-like (data loaders hand over views of shared buffers)
+        if (t.dtype === 'float32') new Float32Array(mapped, 0, t.size).set(data.values)
+        else new Int32Array(mapped, 0, t.size).set(data.values)
         staging.unmap()
         encoder.copyBufferToBuffer(staging, 0, target, 0, t.size * 4)
-        uploads.push(staging)
+        uploads.push({ ring, buffer: staging })
       } else {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
@@ -265,12 +267,12 @@ export class ReplayPlan {
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
-    for (const b of uploads) b.destroy() // freed once the submitted copy has run
-    return this.readback.read(staging)
+    const remapped = uploads.map((u) => u.ring.release(u.buffer))
+    return Promise.all([this.readback.read(staging), ...remapped]).then(([values]) => values)
   }
 
   memory(): PlanMemory {
-    const stagingBytes = this.readback.bytes()
+    const stagingBytes = this.readback.bytes() + this.uploadRings.reduce((sum, r) => sum + r.totalBytes(), 0)
     const { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes } = this.sizes
     return { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes, stagingBytes, totalBytes: arenaBytes + inputBytes + constantBytes + uniformBytes + stagingBytes }
   }
@@ -280,5 +282,6 @@ export class ReplayPlan {
     for (const b of this.owned) b.destroy()
     this.owned.length = 0
     this.readback.dispose()
+    for (const r of this.uploadRings) r.dispose()
   }
 }

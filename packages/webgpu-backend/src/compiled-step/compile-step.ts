@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { webGpuBackend } from './backend-hooks'
+import type { FusionCounts } from './fuse'
 import type { PlanMemory } from './plan'
 import { ReplayPlan } from './plan'
 import type { Trace } from './trace'
@@ -26,6 +27,12 @@ export interface CompileStepOptions {
    * randomness (dropout masks drawn on the CPU) and values read from JavaScript that change every call.
    */
   verify?: boolean
+  /**
+   * Replace recurring dispatch patterns (ReLU and its gradient with the batch-norm or Add next to them, batch-norm
+   * statistics with the running-statistics update) by fused dispatches (default true); false replays tfjs's dispatches
+   * as recorded, to bisect a difference.
+   */
+  fuse?: boolean
 }
 
 export interface CompiledStepStats {
@@ -33,8 +40,10 @@ export interface CompiledStepStats {
   mode: 'warming-up' | 'compiled' | 'eager'
   /** Dispatches per replayed step (0 before the plan exists). */
   dispatches: number
-  /** Dispatches per replayed step by tfjs program class. */
+  /** Dispatches per replayed step by tfjs program class ('Fused:<pattern>' for the compiled step's own fusions). */
   programs: Record<string, number>
+  /** How many times each pattern was fused in the plan (see fuse.ts). */
+  fusions?: FusionCounts
   /** The plan's own GPU memory (the variables' buffers not included: they are the model's). */
   memory?: PlanMemory
   /** Calls run eagerly so far (warm-up and traces, or all of them after a fallback). */
@@ -130,7 +139,7 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
       unsupported(difference)
       return values
     }
-    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype))
+    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype), options.fuse ?? true)
     return values
   }
 
@@ -180,7 +189,10 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
         eagerCalls,
         replays,
       }
-      if (plan !== undefined) stats.memory = plan.memory()
+      if (plan !== undefined) {
+        stats.memory = plan.memory()
+        stats.fusions = { ...plan.fusions }
+      }
       return stats
     },
     dispose() {

@@ -3,6 +3,8 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import type { WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
+import type { FusionCounts } from './fuse'
+import { fuseTrace } from './fuse'
 import { ReadbackRing } from './readback-ring'
 import { UploadRing } from './upload-ring'
 import type { Trace } from './trace'
@@ -42,6 +44,8 @@ const align = (n: number, to: number): number => Math.ceil(n / to) * to
 export class ReplayPlan {
   readonly dispatchCount: number
   readonly programCounts: ReadonlyMap<string, number>
+  /** Patterns replaced by fused dispatches (all zero when built with `fuse` false). */
+  readonly fusions: FusionCounts
   private readonly device: GPUDevice
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
@@ -57,8 +61,10 @@ export class ReplayPlan {
     private readonly trace: Trace,
     readonly inputShapes: readonly number[][],
     readonly inputDtypes: readonly tf.DataType[],
+    fuse = true,
   ) {
     this.device = backend.device
+    this.fusions = fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
     this.dispatchCount = trace.dispatches.length
     const counts = new Map<string, number>()
     for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
@@ -133,7 +139,8 @@ export class ReplayPlan {
           break
         }
         case 'temp': {
-          const span = lifetimes.get(id) as { first: number; last: number }
+          const span = lifetimes.get(id)
+          if (span === undefined) break // computed only inside a pattern that fusion replaced
           temps.push({ id, ...span, bytes })
           break
         }

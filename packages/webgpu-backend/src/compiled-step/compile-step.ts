@@ -33,6 +33,16 @@ export interface CompileStepOptions {
    * as recorded, to bisect a difference.
    */
   fuse?: boolean
+  /**
+   * Host-generated random values, such as tf.dropout's noise (tf.randomUniform draws it on the CPU every call):
+   * 'refuse' (default) makes a step whose uploads change between calls an error; 'gpu-uniform' takes every upload that
+   * changes between the two traced calls and holds float32 values in [0, 1) in both as a uniform [0, 1) draw and
+   * redraws it on the GPU at every replay (a counter-based hash of `seed`, the replay count, the upload and the element).
+   * The draws are not the CPU's: a compiled step with dropout masks different units than the eager one.
+   */
+  hostRandom?: 'refuse' | 'gpu-uniform'
+  /** Seed of the GPU draws of hostRandom 'gpu-uniform' (default 0). */
+  seed?: number
 }
 
 export interface CompiledStepStats {
@@ -133,13 +143,14 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
       firstTrace = trace
       return values
     }
-    const difference = firstTrace === undefined ? undefined : differenceBetween(firstTrace, trace)
+    const random = options.hostRandom === 'gpu-uniform' ? trace.randomUploads : undefined
+    const difference = firstTrace === undefined ? undefined : differenceBetween(firstTrace, trace, random)
     firstTrace = undefined
     if (difference !== undefined) {
       unsupported(difference)
       return values
     }
-    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype), options.fuse ?? true)
+    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype), { fuse: options.fuse ?? true, seed: options.seed ?? 0 })
     return values
   }
 

@@ -5,6 +5,7 @@ import type { WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
 import type { FusionCounts } from './fuse'
 import { fuseTrace } from './fuse'
+import { drawUniform, drawWorkgroups, uniformDrawPipeline } from './random-uniform'
 import { ReadbackRing } from './readback-ring'
 import { UploadRing } from './upload-ring'
 import type { Trace } from './trace'
@@ -47,6 +48,7 @@ export class ReplayPlan {
   /** Patterns replaced by fused dispatches (all zero when built with `fuse` false). */
   readonly fusions: FusionCounts
   private readonly device: GPUDevice
+  private readonly seed: number
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
   private readonly inputBuffers: GPUBuffer[] = []
@@ -54,6 +56,10 @@ export class ReplayPlan {
   private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
   private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
   private readonly readback: ReadbackRing
+  /** Uploads redrawn on the GPU at every replay (hostRandom 'gpu-uniform'), and the replay count they are drawn from. */
+  private readonly draws: { buffer: GPUBuffer; stream: number; size: number }[] = []
+  private drawCounter: GPUBuffer | undefined
+  private readonly replayCount = new Uint32Array(4)
   private readonly sizes = { arenaBytes: 0, unplannedBytes: 0, inputBytes: 0, constantBytes: 0, uniformBytes: 0 }
 
   constructor(
@@ -61,16 +67,18 @@ export class ReplayPlan {
     private readonly trace: Trace,
     readonly inputShapes: readonly number[][],
     readonly inputDtypes: readonly tf.DataType[],
-    fuse = true,
+    options: { fuse: boolean; seed: number } = { fuse: true, seed: 0 },
   ) {
     this.device = backend.device
-    this.fusions = fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
-    this.dispatchCount = trace.dispatches.length
-    const counts = new Map<string, number>()
-    for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
-    this.programCounts = counts
+    this.seed = options.seed
+    this.fusions = options.fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
     const buffers = this.placeValues()
     this.buildDispatches(buffers)
+    this.dispatchCount = this.dispatches.length
+    const counts = new Map<string, number>()
+    if (this.draws.length > 0) counts.set('UniformDraw', this.draws.length)
+    for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
+    this.programCounts = counts
     for (const w of trace.stateWrites) {
       const from = buffers.get(w.value) as GPUBuffer
       this.stateCopies.push({ from, variable: w.variable, bytes: trace.bytes.get(w.value) ?? 0 })
@@ -133,7 +141,8 @@ export class ReplayPlan {
         case 'constant': {
           const upload = trace.uploads[role.upload]
           const buffer = this.createBuffer(bytes, STORAGE | COPY_DST | COPY_SRC)
-          if (upload !== undefined) this.device.queue.writeBuffer(buffer, 0, upload.bytes)
+          if (trace.randomUploads.has(role.upload)) this.draws.push({ buffer, stream: role.upload, size: bytes / 4 })
+          else if (upload !== undefined) this.device.queue.writeBuffer(buffer, 0, upload.bytes)
           this.sizes.constantBytes += buffer.size
           buffers.set(id, buffer)
           break
@@ -195,6 +204,26 @@ export class ReplayPlan {
     for (const [key, offset] of offsets) packed.set(Buffer.from(key, 'base64'), offset)
     device.queue.writeBuffer(uniformBuffer, 0, packed)
 
+    // The GPU draws first: every dispatch that reads a drawn tensor comes after them.
+    if (this.draws.length > 0) {
+      const counter = this.createBuffer(16, UNIFORM | COPY_DST)
+      this.drawCounter = counter
+      const pipeline = uniformDrawPipeline(device)
+      for (const draw of this.draws) {
+        const params = this.createBuffer(16, UNIFORM | COPY_DST)
+        device.queue.writeBuffer(params, 0, drawUniform(draw.size, draw.stream, this.seed))
+        this.sizes.uniformBytes += params.size
+        const bindGroup = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: draw.buffer, offset: 0, size: draw.size * 4 } },
+            { binding: 1, resource: { buffer: params } },
+            { binding: 2, resource: { buffer: counter } },
+          ],
+        })
+        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size) })
+      }
+    }
     trace.dispatches.forEach((d, i) => {
       const values = [d.output, ...d.inputs]
       const entries: GPUBindGroupEntry[] = values.map((id, binding) => ({
@@ -232,6 +261,11 @@ export class ReplayPlan {
     this.checkInputs(inputs)
     const { backend, device } = this
     flushTfjs(backend)
+    if (this.drawCounter !== undefined) {
+      // Written before the step's commands run: this replay's draws differ from the last one's.
+      this.replayCount[0] = ((this.replayCount[0] as number) + 1) >>> 0
+      device.queue.writeBuffer(this.drawCounter, 0, this.replayCount)
+    }
     const encoder = device.createCommandEncoder()
     const uploads: { ring: UploadRing; buffer: GPUBuffer }[] = []
     inputs.forEach((t, i) => {

@@ -11,6 +11,7 @@
 // A pattern is fused only when the values it removes are temporaries no other dispatch, output or variable reads.
 // The fused dispatch takes the place of the last dispatch it replaces (every input is computed by then), or of the
 // first when a later dispatch reads one of its outputs in between.
+import { CHANNELS, channelSumWgsl, LANES } from '../programs/batch_norm_training_webgpu'
 import type { RecordedDispatch } from './backend-hooks'
 import type { Trace } from './trace'
 
@@ -54,47 +55,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // The batch-norm apply expression of programs/batch_norm_training_webgpu.ts, operation for operation.
 const BN_APPLY = '(x[index] - mean[c]) * (gamma[c] * rstd[c]) + beta[c]'
 
-const STATS_CHANNELS = 16
-const STATS_LANES = 16
-
-function channelSum(total: string, term: string): string {
-  return `
-  {
-    var acc = 0.0;
-    if (c < uniforms.channels) {
-      for (var r = i32(lane); r < uniforms.size; r = r + ${STATS_LANES}) {
-        let i = r * uniforms.channels + c;
-        acc = acc + ${term};
-      }
-    }
-    partial[lane * ${STATS_CHANNELS}u + ch] = acc;
-    workgroupBarrier();
-    for (var half = ${STATS_LANES / 2}u; half > 0u; half = half >> 1u) {
-      if (lane < half) {
-        partial[ch + lane * ${STATS_CHANNELS}u] = partial[ch + lane * ${STATS_CHANNELS}u] + partial[ch + (lane + half) * ${STATS_CHANNELS}u];
-      }
-      workgroupBarrier();
-    }
-    ${total} = partial[ch];
-    workgroupBarrier();
-  }`
-}
-
 /** The sums of BatchNormStatsProgram (same lanes, same order) and BatchNormRunningStatsProgram's update; size = rows. */
 const STATS_RUNNING = `${PRELUDE}
 ${bindings(['x', 'runningMean', 'runningVar'], ['variance', 'rstd', 'nextMean', 'nextVar'])}
-var<workgroup> partial: array<f32, ${STATS_CHANNELS * STATS_LANES}>;
-@compute @workgroup_size(${STATS_CHANNELS}, ${STATS_LANES}, 1)
+var<workgroup> partial: array<f32, ${CHANNELS * LANES}>;
+@compute @workgroup_size(${CHANNELS}, ${LANES}, 1)
 fn main(@builtin(local_invocation_id) localId: vec3<u32>, @builtin(workgroup_id) workgroupId: vec3<u32>) {
   let ch = localId.x;
   let lane = localId.y;
-  let c = i32(workgroupId.x) * ${STATS_CHANNELS} + i32(ch);
+  let c = i32(workgroupId.x) * ${CHANNELS} + i32(ch);
   let n = f32(uniforms.size);
   var sum = 0.0;
-  ${channelSum('sum', 'x[i]')}
+  ${channelSumWgsl('sum', 'x[i]', 'uniforms.size')}
   let mean = sum / n;
   var squares = 0.0;
-  ${channelSum('squares', '(x[i] - mean) * (x[i] - mean)')}
+  ${channelSumWgsl('squares', '(x[i] - mean) * (x[i] - mean)', 'uniforms.size')}
   if (lane == 0u && c < uniforms.channels) {
     let v = squares / n;
     result[c] = mean;
@@ -310,7 +285,7 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     const [rows, channels, epsilon] = stats.programUniforms as [number, number, number]
     const [momentum, unbias] = running.programUniforms as [number, number]
     put(j, undefined)
-    put(i, make('batchNormStatsRunning', mean, [x, runningMean, runningVar, variance, rstd, running.output, nextVar], 4, rows, channels, [epsilon, momentum, unbias], [Math.ceil(channels / STATS_CHANNELS), 1, 1]))
+    put(i, make('batchNormStatsRunning', mean, [x, runningMean, runningVar, variance, rstd, running.output, nextVar], 4, rows, channels, [epsilon, momentum, unbias], [Math.ceil(channels / CHANNELS), 1, 1]))
     counts.runningStats++
   })
 

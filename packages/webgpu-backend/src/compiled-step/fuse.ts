@@ -219,7 +219,7 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     const [dy, x] = grad.inputs as [DataId, DataId]
     const i = producer.get(dy)
     const add = i === undefined ? undefined : list[i]
-    if (i === undefined || add === undefined || !isAdd(add) || !float32(add) || !onlyReadBy(dy, j)) return
+    if (i === undefined || add === undefined || add.output !== dy || !isAdd(add) || !float32(add) || !onlyReadBy(dy, j)) return
     const [a, b] = add.inputs as [DataId, DataId]
     const n = bytesOf(grad.output)
     if (bytesOf(a) !== n || bytesOf(b) !== n || add.inputs.length !== 2) return
@@ -238,12 +238,13 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     const others = [...(readers.get(z) ?? [])].filter((k) => k !== j)
     const gradOfZ = (k: number): boolean => {
       const d = list[k]
-      return k > j && d !== undefined && d.shaderKey.startsWith('tinylabFused_reluGrad') && d.inputs[d.inputs.length - 1] === z && (d.programUniforms[0] ?? 0) === 0 && d.inputs.indexOf(z) === d.inputs.length - 1
+      // z read once, as the mask's input (the last), with Step's alpha 0: step(z) = step(relu(z)).
+      return k > j && d !== undefined && d.shaderKey.startsWith('tinylabFused_reluGrad') && d.inputs.indexOf(z) === d.inputs.length - 1 && (d.programUniforms[0] ?? 0) === 0
     }
     if (!others.every(gradOfZ)) return
     const i = producer.get(z)
     const made = i === undefined ? undefined : list[i]
-    if (i === undefined || made === undefined || pinned.has(z) || trace.roles.get(z)?.kind !== 'temp') return
+    if (i === undefined || made === undefined || made.output !== z || pinned.has(z) || trace.roles.get(z)?.kind !== 'temp') return
     let fused: RecordedDispatch | undefined
     if (made.program === 'BatchNormApplyProgram' && made.extraOutputs === 0) {
       fused = make('batchNormRelu', y, [...made.inputs], 0, n / 4, made.programUniforms[0] ?? 1, [])
@@ -252,7 +253,7 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
       if (bytesOf(a) !== n || bytesOf(b) !== n) return
       const k = producer.get(a)
       const bn = k === undefined ? undefined : list[k]
-      if (k !== undefined && bn !== undefined && bn.program === 'BatchNormApplyProgram' && onlyReadBy(a, i)) {
+      if (k !== undefined && bn !== undefined && bn.output === a && bn.program === 'BatchNormApplyProgram' && onlyReadBy(a, i)) {
         put(k, undefined)
         fused = make('batchNormAddRelu', y, [...bn.inputs, b], 0, n / 4, bn.programUniforms[0] ?? 1, [])
       } else {

@@ -117,7 +117,7 @@ export async function run(args: string[]): Promise<void> {
   if (stats.mode !== 'compiled') throw new Error(`webgpu-step: the step did not compile (mode ${stats.mode})`)
   const memory = stats.memory
   const gpu = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number }
-  const top = Object.entries(stats.programs).sort((a, b) => b[1] - a[1]).slice(0, 8)
+  const top = Object.entries(stats.programs).sort((a, b) => b[1] - a[1])
   console.log(`programs per compiled step: ${top.map(([p, n]) => `${p} ${n}`).join(', ')}`)
   console.log(`plan GPU memory: ${mib(memory?.totalBytes ?? 0)} MiB (arena ${mib(memory?.arenaBytes ?? 0)} MiB for ${mib(memory?.unplannedBytes ?? 0)} MiB of temporaries); tfjs buffers ${mib(gpu.numBytesAllocatedInGPU ?? 0)} MiB`)
   console.log(`trace (3 eager calls) ${Math.round(traceMs)} ms; live tensors before/after the timed replays: ${tensorsBefore}/${tf.memory().numTensors}`)

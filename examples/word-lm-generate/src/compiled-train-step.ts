@@ -1,6 +1,7 @@
 // `--device webgpu --model Transformer|GCNN` trains through @tinylab/webgpu-backend's compileStep: main.py's step (forward,
 // NLL loss, backward, clip_grad_norm_, p -= lr·grad) traced once per batch shape and replayed. With dropout > 0 the
-// step draws its masks on the CPU, which a replay cannot redraw: compileStep says so in one line and runs it eagerly.
+// step draws its noise on the CPU (tf.dropout's tf.randomUniform); the replay redraws it on the GPU (hostRandom
+// 'gpu-uniform'), so the units dropped differ from an eager run's, as they differ between any two seeds.
 import * as tf from '@tensorflow/tfjs-core'
 import type { SGD, TrainableParam } from '@tinylab/train-loop'
 import { clipGradNorm } from '@tinylab/train-loop'
@@ -25,7 +26,7 @@ export function compiledLmStep(model: TransformerModel | GCNNModel, params: read
           sgd.step(clipped)
           return [value]
         },
-        { name: `train ${key}`, traceKey: () => sgd.lr, onUnsupported: 'eager' },
+        { name: `train ${key}`, traceKey: () => sgd.lr, onUnsupported: 'eager', hostRandom: 'gpu-uniform' },
       )
       steps.set(key, step)
     }

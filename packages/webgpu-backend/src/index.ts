@@ -3,4 +3,5 @@ export type { StartWebGpuOptions, WebGpuAdapterSummary, WebGpuBackendInfo } from
 export { compileStep } from './compiled-step/compile-step'
 export type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } from './compiled-step/compile-step'
 export type { PlanMemory } from './compiled-step/plan'
+export type { FusionCounts } from './compiled-step/fuse'
 export { eagerDispatchCount, setHostOnlyDispatch } from './compiled-step/backend-hooks'

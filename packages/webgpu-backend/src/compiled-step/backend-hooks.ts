@@ -58,6 +58,12 @@ export interface RecordedDispatch {
   sizes: number[]
   /** The uniform block's bytes (shapes, strides, program-defined uniforms). */
   uniform: Uint8Array
+  /** The program's cache key (e.g. 'unary_37' for tfjs's Step), which tells one tfjs op from another. */
+  shaderKey: string
+  /** The program-defined uniform values as the kernel passed them (e.g. Step's alpha), in order. */
+  programUniforms: number[]
+  /** The dtype of the output, then of each input. */
+  dtypes: tf.DataType[]
 }
 
 /** CPU values tfjs wrote into a tensor's buffer (a constant or a host-generated array such as a dropout mask). */
@@ -115,7 +121,9 @@ export function hooksOf(backend: WebGpuBackendInternals): HookState {
     if (rec === undefined) return
     const uniform = state.pendingUniform
     const sizes: number[] = []
+    const dtypes: tf.DataType[] = []
     for (const t of [output, ...inputs]) {
+      dtypes.push(t.dtype)
       const resource = backend.tensorMap.get(t.dataId).resource
       if (resource instanceof GPUBuffer) sizes.push(resource.size)
       else rec.unsupported.push(`${program.constructor.name} binds a texture, not a buffer`)
@@ -133,6 +141,9 @@ export function hooksOf(backend: WebGpuBackendInternals): HookState {
       extraOutputs: program.extraOutputNames?.length ?? 0,
       sizes,
       uniform,
+      shaderKey: program.shaderKey,
+      programUniforms: Array.isArray(uniforms) ? (uniforms as { data: number[] }[]).flatMap((u) => [...u.data]) : [],
+      dtypes,
     })
   }
 

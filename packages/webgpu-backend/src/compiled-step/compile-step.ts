@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { webGpuBackend } from './backend-hooks'
+import type { FusionCounts } from './fuse'
 import type { PlanMemory } from './plan'
 import { ReplayPlan } from './plan'
 import type { Trace } from './trace'
@@ -26,6 +27,22 @@ export interface CompileStepOptions {
    * randomness (dropout masks drawn on the CPU) and values read from JavaScript that change every call.
    */
   verify?: boolean
+  /**
+   * Replace recurring dispatch patterns (ReLU and its gradient with the batch-norm or Add next to them, batch-norm
+   * statistics with the running-statistics update) by fused dispatches (default true); false replays tfjs's dispatches
+   * as recorded, to bisect a difference.
+   */
+  fuse?: boolean
+  /**
+   * Host-generated random values, such as tf.dropout's noise (tf.randomUniform draws it on the CPU every call):
+   * 'refuse' (default) makes a step whose uploads change between calls an error; 'gpu-uniform' takes every upload that
+   * changes between the two traced calls and holds float32 values in [0, 1) in both as a uniform [0, 1) draw and
+   * redraws it on the GPU at every replay (a counter-based hash of `seed`, the replay count, the upload and the element).
+   * The draws are not the CPU's: a compiled step with dropout masks different units than the eager one.
+   */
+  hostRandom?: 'refuse' | 'gpu-uniform'
+  /** Seed of the GPU draws of hostRandom 'gpu-uniform' (default 0). */
+  seed?: number
 }
 
 export interface CompiledStepStats {
@@ -33,8 +50,10 @@ export interface CompiledStepStats {
   mode: 'warming-up' | 'compiled' | 'eager'
   /** Dispatches per replayed step (0 before the plan exists). */
   dispatches: number
-  /** Dispatches per replayed step by tfjs program class. */
+  /** Dispatches per replayed step by tfjs program class ('Fused:<pattern>' for the compiled step's own fusions). */
   programs: Record<string, number>
+  /** How many times each pattern was fused in the plan (see fuse.ts). */
+  fusions?: FusionCounts
   /** The plan's own GPU memory (the variables' buffers not included: they are the model's). */
   memory?: PlanMemory
   /** Calls run eagerly so far (warm-up and traces, or all of them after a fallback). */
@@ -124,13 +143,14 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
       firstTrace = trace
       return values
     }
-    const difference = firstTrace === undefined ? undefined : differenceBetween(firstTrace, trace)
+    const random = options.hostRandom === 'gpu-uniform' ? trace.randomUploads : undefined
+    const difference = firstTrace === undefined ? undefined : differenceBetween(firstTrace, trace, random)
     firstTrace = undefined
     if (difference !== undefined) {
       unsupported(difference)
       return values
     }
-    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype))
+    plan = new ReplayPlan(backend, trace, inputs.map((t) => [...t.shape]), inputs.map((t) => t.dtype), { fuse: options.fuse ?? true, seed: options.seed ?? 0 })
     return values
   }
 
@@ -180,7 +200,10 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
         eagerCalls,
         replays,
       }
-      if (plan !== undefined) stats.memory = plan.memory()
+      if (plan !== undefined) {
+        stats.memory = plan.memory()
+        stats.fusions = { ...plan.fusions }
+      }
       return stats
     },
     dispose() {

@@ -3,7 +3,11 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import type { WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
+import type { FusionCounts } from './fuse'
+import { fuseTrace } from './fuse'
+import { drawUniform, drawWorkgroups, uniformDrawPipeline } from './random-uniform'
 import { ReadbackRing } from './readback-ring'
+import { UploadRing } from './upload-ring'
 import type { Trace } from './trace'
 import { variableSlot } from './variable-slots'
 
@@ -19,7 +23,7 @@ export interface PlanMemory {
   /** Constants uploaded by the step and tensors it read that existed before it. */
   constantBytes: number
   uniformBytes: number
-  /** Staging buffers for reading results back (grows with the steps in flight). */
+  /** Staging buffers for writing CPU inputs and reading results back (each pool grows with the steps in flight). */
   stagingBytes: number
   /** Everything above: the plan's own GPU memory, fixed after the first replays. */
   totalBytes: number
@@ -35,20 +39,27 @@ const STORAGE = 0x80 // GPUBufferUsage.STORAGE (the constants are not in Node's 
 const COPY_SRC = 0x04
 const COPY_DST = 0x08
 const UNIFORM = 0x40
-const MAP_WRITE = 0x02
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 
 export class ReplayPlan {
   readonly dispatchCount: number
   readonly programCounts: ReadonlyMap<string, number>
+  /** Patterns replaced by fused dispatches (all zero when built with `fuse` false). */
+  readonly fusions: FusionCounts
   private readonly device: GPUDevice
+  private readonly seed: number
   private readonly dispatches: PlannedDispatch[] = []
   private readonly owned: GPUBuffer[] = []
   private readonly inputBuffers: GPUBuffer[] = []
+  private readonly uploadRings: UploadRing[] = []
   private readonly stateCopies: { from: GPUBuffer; variable: tf.Variable; bytes: number }[] = []
   private readonly outputBuffers: { buffer: GPUBuffer; bytes: number }[] = []
   private readonly readback: ReadbackRing
+  /** Uploads redrawn on the GPU at every replay (hostRandom 'gpu-uniform'), and the replay count they are drawn from. */
+  private readonly draws: { buffer: GPUBuffer; stream: number; size: number }[] = []
+  private drawCounter: GPUBuffer | undefined
+  private readonly replayCount = new Uint32Array(4)
   private readonly sizes = { arenaBytes: 0, unplannedBytes: 0, inputBytes: 0, constantBytes: 0, uniformBytes: 0 }
 
   constructor(
@@ -56,14 +67,18 @@ export class ReplayPlan {
     private readonly trace: Trace,
     readonly inputShapes: readonly number[][],
     readonly inputDtypes: readonly tf.DataType[],
+    options: { fuse: boolean; seed: number } = { fuse: true, seed: 0 },
   ) {
     this.device = backend.device
-    this.dispatchCount = trace.dispatches.length
-    const counts = new Map<string, number>()
-    for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
-    this.programCounts = counts
+    this.seed = options.seed
+    this.fusions = options.fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
     const buffers = this.placeValues()
     this.buildDispatches(buffers)
+    this.dispatchCount = this.dispatches.length
+    const counts = new Map<string, number>()
+    if (this.draws.length > 0) counts.set('UniformDraw', this.draws.length)
+    for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
+    this.programCounts = counts
     for (const w of trace.stateWrites) {
       const from = buffers.get(w.value) as GPUBuffer
       this.stateCopies.push({ from, variable: w.variable, bytes: trace.bytes.get(w.value) ?? 0 })
@@ -105,6 +120,7 @@ export class ReplayPlan {
           if (buffer === undefined) {
             buffer = this.createBuffer(bytes, STORAGE | COPY_SRC | COPY_DST)
             this.inputBuffers[role.index] = buffer
+            this.uploadRings[role.index] = new UploadRing(this.device, bytes)
             this.sizes.inputBytes += buffer.size
           }
           buffers.set(id, buffer)
@@ -125,13 +141,15 @@ export class ReplayPlan {
         case 'constant': {
           const upload = trace.uploads[role.upload]
           const buffer = this.createBuffer(bytes, STORAGE | COPY_DST | COPY_SRC)
-          if (upload !== undefined) this.device.queue.writeBuffer(buffer, 0, upload.bytes)
+          if (trace.randomUploads.has(role.upload)) this.draws.push({ buffer, stream: role.upload, size: bytes / 4 })
+          else if (upload !== undefined) this.device.queue.writeBuffer(buffer, 0, upload.bytes)
           this.sizes.constantBytes += buffer.size
           buffers.set(id, buffer)
           break
         }
         case 'temp': {
-          const span = lifetimes.get(id) as { first: number; last: number }
+          const span = lifetimes.get(id)
+          if (span === undefined) break // computed only inside a pattern that fusion replaced
           temps.push({ id, ...span, bytes })
           break
         }
@@ -186,6 +204,26 @@ export class ReplayPlan {
     for (const [key, offset] of offsets) packed.set(Buffer.from(key, 'base64'), offset)
     device.queue.writeBuffer(uniformBuffer, 0, packed)
 
+    // The GPU draws first: every dispatch that reads a drawn tensor comes after them.
+    if (this.draws.length > 0) {
+      const counter = this.createBuffer(16, UNIFORM | COPY_DST)
+      this.drawCounter = counter
+      const pipeline = uniformDrawPipeline(device)
+      for (const draw of this.draws) {
+        const params = this.createBuffer(16, UNIFORM | COPY_DST)
+        device.queue.writeBuffer(params, 0, drawUniform(draw.size, draw.stream, this.seed))
+        this.sizes.uniformBytes += params.size
+        const bindGroup = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: draw.buffer, offset: 0, size: draw.size * 4 } },
+            { binding: 1, resource: { buffer: params } },
+            { binding: 2, resource: { buffer: counter } },
+          ],
+        })
+        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size) })
+      }
+    }
     trace.dispatches.forEach((d, i) => {
       const values = [d.output, ...d.inputs]
       const entries: GPUBindGroupEntry[] = values.map((id, binding) => ({
@@ -223,24 +261,29 @@ export class ReplayPlan {
     this.checkInputs(inputs)
     const { backend, device } = this
     flushTfjs(backend)
+    if (this.drawCounter !== undefined) {
+      // Written before the step's commands run: this replay's draws differ from the last one's.
+      this.replayCount[0] = ((this.replayCount[0] as number) + 1) >>> 0
+      device.queue.writeBuffer(this.drawCounter, 0, this.replayCount)
+    }
     const encoder = device.createCommandEncoder()
-    const uploads: GPUBuffer[] = []
+    const uploads: { ring: UploadRing; buffer: GPUBuffer }[] = []
     inputs.forEach((t, i) => {
       const target = this.inputBuffers[i]
-      if (target === undefined) return // an input the step never reads on the GPU
+      const ring = this.uploadRings[i]
+      if (target === undefined || ring === undefined) return // an input the step never reads on the GPU
       const data = backend.tensorMap.get(t.dataId)
       if (data.resource instanceof GPUBuffer) {
         encoder.copyBufferToBuffer(data.resource, 0, target, 0, data.resource.size)
       } else if (data.values != null) {
-        // A buffer mapped at creation, filled and copied in the pass's encoder (as tfjs uploads): on Dawn's Node binding
-        // queue.writeBuffer of megabytes costs several times more host time.
-        const staging = device.createBuffer({ size: Math.max(4, t.size * 4), usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })
-        const mapped = staging.getMappedRange()
-        if (t.dtype === 'float32') new Float32Array(mapped).set(data.values)
-        else new Int32Array(mapped).set(data.values)
+        const staging = ring.acquire()
+        const mapped = staging.getMappedRange(0, staging.size)
+        // set() takes any array-like (data loaders hand over views of shared buffers)
+        if (t.dtype === 'float32') new Float32Array(mapped, 0, t.size).set(data.values)
+        else new Int32Array(mapped, 0, t.size).set(data.values)
         staging.unmap()
         encoder.copyBufferToBuffer(staging, 0, target, 0, t.size * 4)
-        uploads.push(staging)
+        uploads.push({ ring, buffer: staging })
       } else {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
@@ -265,12 +308,12 @@ export class ReplayPlan {
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
-    for (const b of uploads) b.destroy() // freed once the submitted copy has run
-    return this.readback.read(staging)
+    const remapped = uploads.map((u) => u.ring.release(u.buffer))
+    return Promise.all([this.readback.read(staging), ...remapped]).then(([values]) => values)
   }
 
   memory(): PlanMemory {
-    const stagingBytes = this.readback.bytes()
+    const stagingBytes = this.readback.bytes() + this.uploadRings.reduce((sum, r) => sum + r.totalBytes(), 0)
     const { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes } = this.sizes
     return { arenaBytes, unplannedBytes, inputBytes, constantBytes, uniformBytes, stagingBytes, totalBytes: arenaBytes + inputBytes + constantBytes + uniformBytes + stagingBytes }
   }
@@ -280,5 +323,6 @@ export class ReplayPlan {
     for (const b of this.owned) b.destroy()
     this.owned.length = 0
     this.readback.dispose()
+    for (const r of this.uploadRings) r.dispose()
   }
 }

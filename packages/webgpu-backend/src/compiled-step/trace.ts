@@ -34,6 +34,8 @@ export interface Trace {
   variables: tf.Variable[]
   /** Readbacks, textures, new variables, leaks: why this step cannot be replayed. */
   unsupported: string[]
+  /** Uploads taken as uniform [0, 1) draws (tf.dropout's noise), redrawn on the GPU at every replay. */
+  randomUploads: Set<number>
 }
 
 const idOf = (dataId: DataId): number => (dataId as { id: number }).id
@@ -149,6 +151,7 @@ function analyse(
     stateWrites,
     variables: [...variables],
     unsupported,
+    randomUploads: new Set(),
   }
 }
 
@@ -191,11 +194,20 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
+/** float32 values all in [0, 1): what tf.randomUniform(shape, 0, 1) draws. */
+function uniform01(upload: RecordedUpload): boolean {
+  if (upload.dtype !== 'float32') return false
+  const values = new Float32Array(upload.bytes.buffer, upload.bytes.byteOffset, upload.bytes.byteLength / 4)
+  return values.every((v) => v >= 0 && v < 1)
+}
+
 /**
  * Why two traces of the same step differ (undefined when they are the same program): a replay would silently repeat
  * the first one's host-side choices, e.g. a dropout mask drawn on the CPU or a learning rate read from JavaScript.
+ * With `random`, uploads that differ but hold uniform [0, 1) draws in both calls are no difference: their indices go
+ * into `random` (b's), to be redrawn on the GPU.
  */
-export function differenceBetween(a: Trace, b: Trace): string | undefined {
+export function differenceBetween(a: Trace, b: Trace, random?: Set<number>): string | undefined {
   if (a.dispatches.length !== b.dispatches.length) {
     return `the step issued ${a.dispatches.length} dispatches in one call and ${b.dispatches.length} in the next (control flow that depends on values or call count)`
   }
@@ -215,9 +227,14 @@ export function differenceBetween(a: Trace, b: Trace): string | undefined {
     const x = a.uploads[i] as RecordedUpload
     const y = b.uploads[i] as RecordedUpload
     if (!sameBytes(x.bytes, y.bytes)) {
+      if (random !== undefined && uniform01(x) && uniform01(y)) {
+        random.add(i)
+        continue
+      }
       return (
         `upload ${i} (${x.dtype}[${x.shape}]) has different values in consecutive calls: host-generated data such as a dropout ` +
-        'mask (tf.dropout draws on the CPU) or a learning rate read from JavaScript; pass it as a step input, or use traceKey for a value that changes rarely'
+        'mask (tf.dropout draws on the CPU) or a learning rate read from JavaScript; pass it as a step input, use traceKey ' +
+        "for a value that changes rarely, or hostRandom: 'gpu-uniform' for uniform [0, 1) draws"
       )
     }
   }

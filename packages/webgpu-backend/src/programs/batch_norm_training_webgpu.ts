@@ -7,8 +7,32 @@
 import { extraOutputDeclarations, slotNames, treeSum } from './_program'
 import type { TinylabProgram } from './_program'
 
-const CHANNELS = 16
-const LANES = 16
+/** Channels per workgroup of the per-channel reductions, and lanes (rows summed in parallel) per channel. */
+export const CHANNELS = 16
+export const LANES = 16
+
+/**
+ * WGSL: sums `term` (an f32 expression of `i`, the flat index of x[r, c]) over `rows` rows into `total`, lane by lane
+ * in row order then a tree over the lanes. Needs `c` (channel), `ch` and `lane` (local ids), `uniforms.channels` and
+ * `var<workgroup> partial: array<f32, CHANNELS·LANES>`. The compiled step's fused statistics use it too, so they sum
+ * in exactly this order.
+ */
+export function channelSumWgsl(total: string, term: string, rows: string): string {
+  return `
+    {
+      var acc = 0.0;
+      if (c < uniforms.channels) {
+        for (var r = i32(lane); r < ${rows}; r = r + ${LANES}) {
+          let i = r * uniforms.channels + c;
+          acc = acc + ${term};
+        }
+      }
+      partial[lane * ${CHANNELS}u + ch] = acc;
+      ${treeSum('partial', LANES, 'lane', 'ch', CHANNELS)}
+      ${total} = partial[ch];
+      workgroupBarrier();
+    }`
+}
 
 /** Per-channel tiles of a reduction over rows: a dispatch of ⌈C/16⌉ workgroups. */
 abstract class ChannelReduceProgram implements TinylabProgram {
@@ -30,20 +54,7 @@ abstract class ChannelReduceProgram implements TinylabProgram {
 
   /** WGSL: sums `term` (an f32 expression of `i`, the flat index of x[r, c]) over the rows into `total`. */
   protected channelSum(total: string, term: string): string {
-    return `
-    {
-      var acc = 0.0;
-      if (c < uniforms.channels) {
-        for (var r = i32(lane); r < uniforms.rows; r = r + ${LANES}) {
-          let i = r * uniforms.channels + c;
-          acc = acc + ${term};
-        }
-      }
-      partial[lane * ${CHANNELS}u + ch] = acc;
-      ${treeSum('partial', LANES, 'lane', 'ch', CHANNELS)}
-      ${total} = partial[ch];
-      workgroupBarrier();
-    }`
+    return channelSumWgsl(total, term, 'uniforms.rows')
   }
 
   protected header(inputCount: number): string {

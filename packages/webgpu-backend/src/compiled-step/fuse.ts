@@ -1,0 +1,295 @@
+// Fusion over a traced step: patterns of recorded dispatches that ResNet-style training issues over and over are
+// replaced by one dispatch of a pipeline written here, computing the same floats in the same order:
+//
+// - ReLU's gradient, tfjs's Step(x) then Multiply(dy, step): one `dy·step(x)` (and `(dA + dB)·step(x)` when dy is the
+//   sum of two gradients, as where a residual block's input feeds two branches);
+// - ReLU after batch-norm apply, after an Add, or after batch-norm apply + residual Add: one dispatch writing the ReLU's
+//   output (the backward's step(x) reads the ReLU's output instead of its input: the same 0/1 wherever x is not NaN,
+//   and NaN where x is NaN, as relu(NaN) = NaN);
+// - batch-norm statistics followed by the running-statistics update: one dispatch.
+//
+// A pattern is fused only when the values it removes are temporaries no other dispatch, output or variable reads.
+// The fused dispatch takes the place of the last dispatch it replaces (every input is computed by then), or of the
+// first when a later dispatch reads one of its outputs in between.
+import { CHANNELS, channelSumWgsl, LANES } from '../programs/batch_norm_training_webgpu'
+import type { RecordedDispatch } from './backend-hooks'
+import type { Trace } from './trace'
+
+type DataId = object
+
+const WORKGROUP = 256
+const UNIFORM_BYTES = 32
+
+/** WGSL shared by the fused pipelines: the uniform block and NaN tests as tfjs's own shaders do them. */
+const PRELUDE = `
+struct Uniforms { size: i32, channels: i32, p0: f32, p1: f32, p2: f32, pad0: i32, pad1: i32, pad2: i32 }
+fn isNanF32(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+// tfjs's Step: NaN stays NaN, else 1 above zero and alpha elsewhere.
+fn stepOf(a: f32, alpha: f32) -> f32 { if (isNanF32(a)) { return a; } return select(alpha, 1.0, a > 0.0); }
+// tfjs's Relu.
+fn reluOf(a: f32) -> f32 { return select(a, 0.0, a < 0.0); }
+`
+
+function bindings(inputs: readonly string[], extraOutputs: readonly string[] = []): string {
+  const n = inputs.length
+  return [
+    '@group(0) @binding(0) var<storage, read_write> result: array<f32>;',
+    ...inputs.map((name, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<f32>;`),
+    ...extraOutputs.map((name, i) => `@group(0) @binding(${n + i + 1}) var<storage, read_write> ${name}: array<f32>;`),
+    `@group(0) @binding(${n + extraOutputs.length + 1}) var<uniform> uniforms: Uniforms;`,
+  ].join('\n')
+}
+
+function elementwise(inputs: readonly string[], body: string): string {
+  return `${PRELUDE}
+${bindings(inputs)}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
+  if (index >= uniforms.size) { return; }
+  let c = index % uniforms.channels;
+  ${body}
+}`
+}
+
+// The batch-norm apply expression of programs/batch_norm_training_webgpu.ts, operation for operation.
+const BN_APPLY = '(x[index] - mean[c]) * (gamma[c] * rstd[c]) + beta[c]'
+
+/** The sums of BatchNormStatsProgram (same lanes, same order) and BatchNormRunningStatsProgram's update; size = rows. */
+const STATS_RUNNING = `${PRELUDE}
+${bindings(['x', 'runningMean', 'runningVar'], ['variance', 'rstd', 'nextMean', 'nextVar'])}
+var<workgroup> partial: array<f32, ${CHANNELS * LANES}>;
+@compute @workgroup_size(${CHANNELS}, ${LANES}, 1)
+fn main(@builtin(local_invocation_id) localId: vec3<u32>, @builtin(workgroup_id) workgroupId: vec3<u32>) {
+  let ch = localId.x;
+  let lane = localId.y;
+  let c = i32(workgroupId.x) * ${CHANNELS} + i32(ch);
+  let n = f32(uniforms.size);
+  var sum = 0.0;
+  ${channelSumWgsl('sum', 'x[i]', 'uniforms.size')}
+  let mean = sum / n;
+  var squares = 0.0;
+  ${channelSumWgsl('squares', '(x[i] - mean) * (x[i] - mean)', 'uniforms.size')}
+  if (lane == 0u && c < uniforms.channels) {
+    let v = squares / n;
+    result[c] = mean;
+    variance[c] = v;
+    rstd[c] = inverseSqrt(v + uniforms.p0);
+    let keep = 1.0 - uniforms.p1;
+    nextMean[c] = runningMean[c] * keep + mean * uniforms.p1;
+    nextVar[c] = runningVar[c] * keep + (v * uniforms.p2) * uniforms.p1;
+  }
+}`
+
+const SHADERS = {
+  reluGrad: elementwise(['dy', 'x'], 'result[index] = dy[index] * stepOf(x[index], uniforms.p0);'),
+  reluGradOfSum: elementwise(['dyA', 'dyB', 'x'], 'result[index] = (dyA[index] + dyB[index]) * stepOf(x[index], uniforms.p0);'),
+  addRelu: elementwise(['a', 'b'], 'result[index] = reluOf(a[index] + b[index]);'),
+  batchNormRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta'], `result[index] = reluOf(${BN_APPLY});`),
+  batchNormAddRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta', 'residual'], `result[index] = reluOf(${BN_APPLY} + residual[index]);`),
+  batchNormStatsRunning: STATS_RUNNING,
+} as const
+
+type FusedKind = keyof typeof SHADERS
+
+const pipelines = new WeakMap<GPUDevice, Map<FusedKind, GPUComputePipeline>>()
+
+function pipelineOf(device: GPUDevice, kind: FusedKind): GPUComputePipeline {
+  let byKind = pipelines.get(device)
+  if (byKind === undefined) {
+    byKind = new Map()
+    pipelines.set(device, byKind)
+  }
+  let pipeline = byKind.get(kind)
+  if (pipeline === undefined) {
+    const module = device.createShaderModule({ code: SHADERS[kind], label: `tinylab fused ${kind}` })
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `tinylab fused ${kind}` })
+    byKind.set(kind, pipeline)
+  }
+  return pipeline
+}
+
+function uniformBlock(size: number, channels: number, params: readonly number[]): Uint8Array {
+  const bytes = new Uint8Array(UNIFORM_BYTES)
+  const view = new DataView(bytes.buffer)
+  view.setInt32(0, size, true)
+  view.setInt32(4, channels, true)
+  params.forEach((p, i) => view.setFloat32(8 + 4 * i, p, true))
+  return bytes
+}
+
+function linearWorkgroups(threads: number): [number, number, number] {
+  const count = Math.max(1, Math.ceil(threads / WORKGROUP))
+  const x = Math.min(count, 32768)
+  return [x, Math.ceil(count / x), 1]
+}
+
+/**
+ * Which tfjs op a recorded dispatch runs, from the start of its pipeline key (`unary_<UnaryOpType>_…`,
+ * `binary_<BinaryOpType>_…` in tfjs-backend-webgpu 4.22).
+ */
+const isStep = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('unary_37_')
+const isRelu = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('unary_23_')
+const isAdd = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('binary_0_')
+const isMul = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('binary_17_')
+
+export interface FusionCounts {
+  reluGrad: number
+  reluGradOfSum: number
+  relu: number
+  runningStats: number
+}
+
+/**
+ * Rewrites `trace.dispatches` in place with the fused patterns above; returns how many of each it fused. Values that
+ * no dispatch reads any more simply drop out of the plan.
+ */
+export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
+  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
+  const list: (RecordedDispatch | undefined)[] = [...trace.dispatches]
+  const pinned = new Set<DataId>([...trace.outputs, ...trace.stateWrites.map((w) => w.value)])
+  const float32 = (d: RecordedDispatch): boolean => d.dtypes.every((t) => t === 'float32')
+  const bytesOf = (id: DataId): number => trace.bytes.get(id) ?? -1
+
+  // Readers and producers, kept current as dispatches are replaced.
+  const readers = new Map<DataId, Set<number>>()
+  const producer = new Map<DataId, number>()
+  const index = (i: number, d: RecordedDispatch): void => {
+    const extra = d.inputs.length - d.extraOutputs
+    producer.set(d.output, i)
+    d.inputs.forEach((id, k) => {
+      if (k >= extra) producer.set(id, i)
+      else {
+        let set = readers.get(id)
+        if (set === undefined) readers.set(id, (set = new Set()))
+        set.add(i)
+      }
+    })
+  }
+  const unindex = (i: number, d: RecordedDispatch): void => {
+    for (const id of d.inputs) readers.get(id)?.delete(i)
+  }
+  list.forEach((d, i) => d && index(i, d))
+  const put = (i: number, d: RecordedDispatch | undefined): void => {
+    const old = list[i]
+    if (old !== undefined) unindex(i, old)
+    list[i] = d
+    if (d !== undefined) index(i, d)
+  }
+  /** A temporary whose only readers are `at`. */
+  const onlyReadBy = (id: DataId, ...at: number[]): boolean => {
+    if (pinned.has(id) || trace.roles.get(id)?.kind !== 'temp') return false
+    const r = readers.get(id) ?? new Set()
+    return r.size === at.length && at.every((i) => r.has(i))
+  }
+  const make = (kind: FusedKind, output: DataId, inputs: DataId[], extraOutputs: number, threads: number, channels: number, params: number[], workgroups?: [number, number, number]): RecordedDispatch => ({
+    program: `Fused:${kind}`,
+    pipeline: pipelineOf(device, kind),
+    workgroups: workgroups ?? linearWorkgroups(threads),
+    output,
+    inputs,
+    extraOutputs,
+    sizes: [output, ...inputs].map(bytesOf),
+    uniform: uniformBlock(threads, channels, params),
+    shaderKey: `tinylabFused_${kind}`,
+    programUniforms: params,
+    dtypes: [output, ...inputs].map(() => 'float32'),
+  })
+
+  // 1. Step(x) → Multiply(dy, step) (either order): reluGrad(dy, x).
+  list.forEach((step, i) => {
+    if (step === undefined || !isStep(step) || !float32(step)) return
+    const muls = [...(readers.get(step.output) ?? [])]
+    const j = muls[0]
+    if (muls.length !== 1 || j === undefined) return
+    const mul = list[j] as RecordedDispatch
+    if (!isMul(mul) || !float32(mul) || !onlyReadBy(step.output, j)) return
+    const dy = mul.inputs[0] === step.output ? mul.inputs[1] : mul.inputs[0]
+    const x = step.inputs[0] as DataId
+    const n = bytesOf(mul.output)
+    if (dy === undefined || dy === step.output || bytesOf(dy) !== n || bytesOf(x) !== n || bytesOf(step.output) !== n) return
+    put(i, undefined)
+    put(j, make('reluGrad', mul.output, [dy, x], 0, n / 4, 1, [step.programUniforms[0] ?? 0]))
+    counts.reluGrad++
+  })
+
+  // 2. Add(dA, dB) read only by a reluGrad as its dy: reluGradOfSum(dA, dB, x).
+  list.forEach((grad, j) => {
+    if (grad === undefined || grad.shaderKey !== 'tinylabFused_reluGrad') return
+    const [dy, x] = grad.inputs as [DataId, DataId]
+    const i = producer.get(dy)
+    const add = i === undefined ? undefined : list[i]
+    if (i === undefined || add === undefined || add.output !== dy || !isAdd(add) || !float32(add) || !onlyReadBy(dy, j)) return
+    const [a, b] = add.inputs as [DataId, DataId]
+    const n = bytesOf(grad.output)
+    if (bytesOf(a) !== n || bytesOf(b) !== n || add.inputs.length !== 2) return
+    put(i, undefined)
+    put(j, make('reluGradOfSum', grad.output, [a, b, x], 0, n / 4, 1, grad.programUniforms))
+    counts.reluGradOfSum++
+  })
+
+  // 3. Relu(z): gradients read its output y; z's producer (batch-norm apply, Add, or both) then writes y directly.
+  list.forEach((relu, j) => {
+    if (relu === undefined || !isRelu(relu) || !float32(relu)) return
+    const z = relu.inputs[0] as DataId
+    const y = relu.output
+    const n = bytesOf(y)
+    if (bytesOf(z) !== n) return
+    const others = [...(readers.get(z) ?? [])].filter((k) => k !== j)
+    const gradOfZ = (k: number): boolean => {
+      const d = list[k]
+      // z read once, as the mask's input (the last), with Step's alpha 0: step(z) = step(relu(z)).
+      return k > j && d !== undefined && d.shaderKey.startsWith('tinylabFused_reluGrad') && d.inputs.indexOf(z) === d.inputs.length - 1 && (d.programUniforms[0] ?? 0) === 0
+    }
+    if (!others.every(gradOfZ)) return
+    const i = producer.get(z)
+    const made = i === undefined ? undefined : list[i]
+    if (i === undefined || made === undefined || made.output !== z || pinned.has(z) || trace.roles.get(z)?.kind !== 'temp') return
+    let fused: RecordedDispatch | undefined
+    if (made.program === 'BatchNormApplyProgram' && made.extraOutputs === 0) {
+      fused = make('batchNormRelu', y, [...made.inputs], 0, n / 4, made.programUniforms[0] ?? 1, [])
+    } else if (isAdd(made) && float32(made) && made.inputs.length === 2) {
+      const [a, b] = made.inputs as [DataId, DataId]
+      if (bytesOf(a) !== n || bytesOf(b) !== n) return
+      const k = producer.get(a)
+      const bn = k === undefined ? undefined : list[k]
+      if (k !== undefined && bn !== undefined && bn.output === a && bn.program === 'BatchNormApplyProgram' && onlyReadBy(a, i)) {
+        put(k, undefined)
+        fused = make('batchNormAddRelu', y, [...bn.inputs, b], 0, n / 4, bn.programUniforms[0] ?? 1, [])
+      } else {
+        fused = make('addRelu', y, [a, b], 0, n / 4, 1, [])
+      }
+    }
+    if (fused === undefined) return
+    for (const k of others) {
+      const d = list[k] as RecordedDispatch
+      put(k, { ...d, inputs: d.inputs.map((id) => (id === z ? y : id)) })
+    }
+    put(i, undefined)
+    put(j, fused)
+    counts.relu++
+  })
+
+  // 4. BatchNormStats → BatchNormRunningStats(runningMean, runningVar, mean, variance): one dispatch at the stats'.
+  list.forEach((stats, i) => {
+    if (stats === undefined || stats.program !== 'BatchNormStatsProgram' || stats.extraOutputs !== 2) return
+    const [x, variance, rstd] = stats.inputs as [DataId, DataId, DataId]
+    const mean = stats.output
+    const j = [...(readers.get(variance) ?? [])].find((k) => list[k]?.program === 'BatchNormRunningStatsProgram')
+    const running = j === undefined ? undefined : list[j]
+    if (j === undefined || running === undefined || running.extraOutputs !== 1) return
+    const [runningMean, runningVar, m, v, nextVar] = running.inputs as [DataId, DataId, DataId, DataId, DataId]
+    if (m !== mean || v !== variance) return
+    // The update's inputs must exist at the stats' place, its outputs be read only after the update's own place.
+    if ([runningMean, runningVar].some((id) => (producer.get(id) ?? -1) >= i)) return
+    if ([running.output, nextVar].some((id) => [...(readers.get(id) ?? [])].some((k) => k <= j))) return
+    const [rows, channels, epsilon] = stats.programUniforms as [number, number, number]
+    const [momentum, unbias] = running.programUniforms as [number, number]
+    put(j, undefined)
+    put(i, make('batchNormStatsRunning', mean, [x, runningMean, runningVar, variance, rstd, running.output, nextVar], 4, rows, channels, [epsilon, momentum, unbias], [Math.ceil(channels / CHANNELS), 1, 1]))
+    counts.runningStats++
+  })
+
+  trace.dispatches = list.filter((d): d is RecordedDispatch => d !== undefined)
+  return counts
+}

@@ -1,5 +1,5 @@
 /**
- * TinyLab's fused kernels on WebGPU (kernel_names.ts has their contracts) against the same math composed from tfjs
+ * TinyLab's fused kernels on WebGPU (@tinylab/kernel-names has their contracts) against the same math composed from tfjs
  * ops on the cpu backend: batch norm in training mode, its gradient and its running statistics, SGD with and without
  * momentum, squared norms for gradient clipping, log-softmax and its gradient. Odd sizes on purpose: channels not a
  * multiple of 4 or of the 16-channel tile, batch 1, one channel, rows much longer than a workgroup.

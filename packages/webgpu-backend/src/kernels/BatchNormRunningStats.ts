@@ -5,7 +5,7 @@ import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, numberAttr, rowsAndLast } from './_checks'
 import { BATCH_NORM_RUNNING_STATS } from '@tinylab/kernel-names'
 
-/** Both running statistics of a BatchNorm layer in one dispatch. Contract: kernel_names.ts. */
+/** Both running statistics of a BatchNorm layer in one dispatch. Contract: @tinylab/kernel-names. */
 const batchNormRunningStats: KernelFunc = ({ inputs, attrs, backend }) => {
   const { runningMean, runningVar, mean, variance } = inputs as Record<'runningMean' | 'runningVar' | 'mean' | 'variance', TensorInfo>
   checkFloat32(BATCH_NORM_RUNNING_STATS, { runningMean, runningVar, mean, variance })

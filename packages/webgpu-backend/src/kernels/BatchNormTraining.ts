@@ -5,7 +5,7 @@ import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, numberAttr, rowsAndLast } from './_checks'
 import { BATCH_NORM_TRAINING } from '@tinylab/kernel-names'
 
-/** Train-mode batch norm in two dispatches: per-channel statistics, then y. Contract: kernel_names.ts. */
+/** Train-mode batch norm in two dispatches: per-channel statistics, then y. Contract: @tinylab/kernel-names. */
 const batchNormTraining: KernelFunc = ({ inputs, attrs, backend }) => {
   const webgpu = backend as WebGPUBackend
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }

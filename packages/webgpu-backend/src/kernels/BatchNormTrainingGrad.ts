@@ -5,7 +5,7 @@ import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, rowsAndLast } from './_checks'
 import { BATCH_NORM_TRAINING_GRAD } from '@tinylab/kernel-names'
 
-/** The gradient of TinylabBatchNormTraining in two dispatches: per-channel sums, then dx. Contract: kernel_names.ts. */
+/** The gradient of TinylabBatchNormTraining in two dispatches: per-channel sums, then dx. Contract: @tinylab/kernel-names. */
 const batchNormTrainingGrad: KernelFunc = ({ inputs, backend }) => {
   const webgpu = backend as WebGPUBackend
   const { dy, x, mean, rstd, gamma } = inputs as Record<'dy' | 'x' | 'mean' | 'rstd' | 'gamma', TensorInfo>

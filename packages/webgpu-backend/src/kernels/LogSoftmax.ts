@@ -5,7 +5,7 @@ import { runProgram } from '../programs/_program'
 import { checkFloat32, rowsAndLast } from './_checks'
 import { LOG_SOFTMAX } from '@tinylab/kernel-names'
 
-/** Log-softmax over the last axis in one dispatch (a workgroup per row). Contract: kernel_names.ts. */
+/** Log-softmax over the last axis in one dispatch (a workgroup per row). Contract: @tinylab/kernel-names. */
 const logSoftmax: KernelFunc = ({ inputs, backend }) => {
   const { logits } = inputs as { logits: TensorInfo }
   checkFloat32(LOG_SOFTMAX, { logits })

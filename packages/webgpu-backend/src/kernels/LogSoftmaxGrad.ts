@@ -5,7 +5,7 @@ import { runProgram } from '../programs/_program'
 import { checkFloat32, checkShape, rowsAndLast } from './_checks'
 import { LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
 
-/** The gradient of TinylabLogSoftmax in one dispatch (a workgroup per row). Contract: kernel_names.ts. */
+/** The gradient of TinylabLogSoftmax in one dispatch (a workgroup per row). Contract: @tinylab/kernel-names. */
 const logSoftmaxGrad: KernelFunc = ({ inputs, backend }) => {
   const { dy, y } = inputs as { dy: TensorInfo; y: TensorInfo }
   checkFloat32(LOG_SOFTMAX_GRAD, { dy, y })

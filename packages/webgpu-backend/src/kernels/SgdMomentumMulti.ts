@@ -5,7 +5,7 @@ import { runSgd, sgdUniforms } from './_sgd'
 import type { SgdTriple } from './_sgd'
 import { SGD_MOMENTUM_MULTI } from '@tinylab/kernel-names'
 
-/** SGD updates of many parameters, several per dispatch. Contract: kernel_names.ts. */
+/** SGD updates of many parameters, several per dispatch. Contract: @tinylab/kernel-names. */
 const sgdMomentumMulti: KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as Record<string, unknown>
   const count = numberAttr(SGD_MOMENTUM_MULTI, a, 'count')

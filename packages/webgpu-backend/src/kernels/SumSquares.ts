@@ -5,7 +5,7 @@ import { PartialSumSquaresProgram, PARTS, SumPartsProgram } from '../programs/su
 import { checkFloat32, numberAttr } from './_checks'
 import { SUM_SQUARES } from '@tinylab/kernel-names'
 
-/** Σ x² of each input, in ⌈count / (storage-buffer limit − 1)⌉ + 1 dispatches. Contract: kernel_names.ts. */
+/** Σ x² of each input, in ⌈count / (storage-buffer limit − 1)⌉ + 1 dispatches. Contract: @tinylab/kernel-names. */
 const sumSquares: KernelFunc = ({ inputs, attrs, backend }) => {
   const webgpu = backend as WebGPUBackend
   const count = numberAttr(SUM_SQUARES, attrs as Record<string, unknown>, 'count')

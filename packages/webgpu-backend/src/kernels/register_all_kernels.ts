@@ -1,6 +1,6 @@
 // The only file of this package with side effects, run by startWebGpu() once @tensorflow/tfjs-backend-webgpu is loaded:
 // one list of the kernels training needs that tfjs-backend-webgpu 4.22 lacks, gets wrong or runs slowly, and of
-// TinyLab's fused kernels (kernel_names.ts), so a reader sees every change in one place.
+// TinyLab's fused kernels (@tinylab/kernel-names), so a reader sees every change in one place.
 // A kernel of the same name is replaced; the replaced one stays callable through upstreamKernel().
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core'
 import type { KernelConfig } from '@tensorflow/tfjs-core'

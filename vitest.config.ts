@@ -28,6 +28,25 @@ export default mergeConfig(
       sequence: { sequencer: SlowFirstSequencer },
       // One ESM copy of tfjs-core, transformed by Vite, for every package in a test process.
       server: { deps: { inline: [/@tensorflow\//] } },
+      // Pre-bundle tfjs (esbuild, once per lockfile into node_modules/.vite/vitest/): tfjs-core's ESM is ~900 modules,
+      // and a test file evaluated them one by one through vite-node (2-6 s of every file's time on 2 cores); bundled,
+      // a file imports a few chunks. One bundle with shared chunks, so the deep registration imports below and the
+      // backends use the same tfjs-core copy as `@tensorflow/tfjs-core`.
+      deps: {
+        optimizer: {
+          ssr: {
+            enabled: true,
+            include: [
+              '@tensorflow/tfjs-core',
+              '@tensorflow/tfjs-core/dist/register_all_gradients',
+              '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops',
+              '@tensorflow/tfjs-backend-cpu',
+              '@tensorflow/tfjs-backend-wasm',
+              '@tensorflow/tfjs-backend-webgpu',
+            ],
+          },
+        },
+      },
       reporters: ['default', './scripts/vitest/slowest-files.ts'],
       // Is PyTorch here? Asked once per run, not once per test file.
       globalSetup: ['./scripts/vitest/torch-probe.global-setup.ts'],

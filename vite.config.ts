@@ -19,9 +19,9 @@ export const TFJS_PREBUNDLED = [
 
 /**
  * Shared by vitest and vite-node (examples, benchmarks): `@tinylab/source` resolves workspace packages to their
- * TypeScript sources, so nothing must be built first. Vite also transforms tfjs-core's gradient and chained-op
- * registrations, which ship only as extensionless ESM that Node cannot load by itself (published builds bundle them
- * instead: see packages/multi-device/tsup.config.ts).
+ * TypeScript sources, so nothing must be built first. tfjs-core's gradient and chained-op registrations ship only as
+ * extensionless ESM that Node cannot load by itself: here they are pre-bundled with the rest of tfjs (published builds
+ * bundle them instead: see packages/multi-device/tsup.config.ts).
  */
 export default defineConfig({
   resolve: { conditions: ['@tinylab/source'] },

@@ -14,6 +14,7 @@ import { crossEntropy, getArray, loadTorchState, toTinyLayout, torchParities, ty
 // cross-entropy, backward. Tolerances: logits 1e-4 absolute (as eval); gradients 1e-3 relative to each tensor's
 // largest entry (float32 backward through 20 layers, and BN's batch-variance gradient, cancels a lot);
 // running stats 1e-5 relative (one momentum update of batch statistics).
+
 /**
  * The suite on the backends `select` picks. Every backend runs in exactly one suite: parity-train.test.ts (pnpm test)
  * takes wasm, wasm+native and webgpu; parity-train-cpu.slow.test.ts (pnpm test:full) tfjs's pure-JS cpu backend, whose

@@ -31,6 +31,20 @@ export default defineConfig({
   },
   plugins: [
     {
+      // A host that passes these conditions again in its inline config (the data-parallel module server does) gets
+      // them twice after the merge, and so another optimizer config hash: it would re-bundle deps_ssr, and the next
+      // vite-node start would re-bundle it back. One of each keeps one bundle for every process.
+      name: 'tinylab:unique-conditions',
+      config(config) {
+        const unique = (list: string[] | undefined): string[] | undefined => (list ? [...new Set(list)] : list)
+        if (config.resolve) config.resolve.conditions = unique(config.resolve.conditions)
+        if (config.ssr?.resolve) {
+          config.ssr.resolve.conditions = unique(config.ssr.resolve.conditions)
+          config.ssr.resolve.externalConditions = unique(config.ssr.resolve.externalConditions)
+        }
+      },
+    },
+    {
       // Vite starts an environment's dependency optimizer when its HTTP server listens; vite-node (and the
       // data-parallel module server) never listen, so start it here, before the first module is resolved.
       name: 'tinylab:ssr-deps-optimizer',

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig, mergeConfig } from 'vitest/config'
 import SlowFirstSequencer from './scripts/vitest/slow-first-sequencer'
-import shared from './vite.config'
+import shared, { TFJS_PREBUNDLED } from './vite.config'
 
 const TESTS = ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts', 'scripts/**/*.test.ts']
 /** Long reference runs, kill and pack-and-install tests: more than ~20 s each on 2 cores. */
@@ -28,9 +28,12 @@ export default mergeConfig(
       sequence: { sequencer: SlowFirstSequencer },
       // One ESM copy of tfjs-core, transformed by Vite, for every package in a test process.
       server: { deps: { inline: [/@tensorflow\//] } },
+      // tfjs pre-bundled (see TFJS_PREBUNDLED in vite.config.ts): a test file imports a few chunks instead of evaluating
+      // ~900 tfjs-core modules one by one through vite-node (2-6 s of every file's time on 2 cores).
+      deps: { optimizer: { ssr: { enabled: true, include: TFJS_PREBUNDLED } } },
       reporters: ['default', './scripts/vitest/slowest-files.ts'],
-      // Is PyTorch here? Asked once per run, not once per test file.
-      globalSetup: ['./scripts/vitest/torch-probe.global-setup.ts'],
+      // Is PyTorch here? Asked once per run, not once per test file. And vite-node's tfjs bundle, made once.
+      globalSetup: ['./scripts/vitest/torch-probe.global-setup.ts', './scripts/vitest/vite-node-deps.global-setup.ts'],
       setupFiles: ['./scripts/vitest/torch-probe.setup.ts'],
       projects: [
         { extends: true, test: { name: 'fast', include: TESTS, exclude: ['**/node_modules/**', SLOW] } },

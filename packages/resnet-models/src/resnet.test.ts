@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NamedTensor } from '@tinylab/checkpoint-io'
 import { createResNet, resnet18, resnetArchs, type ResNet } from './resnet'
 
+// wasm, the default device: tfjs's pure-JS cpu backend takes a minute for the two ResNet-18 training steps below.
 beforeAll(async () => {
-  await initBackend({ device: 'cpu' })
+  await initBackend({ device: 'wasm' })
 })
 
 function stats(values: Float32Array): { mean: number; std: number; maxAbs: number } {

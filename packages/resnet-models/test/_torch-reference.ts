@@ -3,7 +3,7 @@
  * model. The OIHW→HWIO and [out,in]→[in,out] transposes here are the tests' own; the published interop conversion
  * lives in @tinylab/checkpoint-io, and the model package never transposes for interop.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,27 +46,42 @@ export async function torchAnswers(questions: string[][]): Promise<unknown[]> {
 
 /** Runs `torch_reference.py parity …` in a temporary folder and reads everything it wrote. */
 export async function torchParity(c: ParityCase): Promise<TorchDump> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'resnet-parity-'))
+  return (await torchParities([c]))[0] as TorchDump
+}
+
+/**
+ * `torchParity` for several cases from one Python process (importing torch and torchvision is seconds of CPU per
+ * process). Each case seeds torch afresh, so a dump does not depend on the cases asked with it.
+ */
+export async function torchParities(cases: ParityCase[]): Promise<TorchDump[]> {
+  if (cases.length === 0) return []
+  const root = mkdtempSync(path.join(tmpdir(), 'resnet-parity-'))
   try {
-    const args = ['parity', c.arch, String(c.numClasses), String(c.size), String(c.batch), c.stem, c.mode, dir]
-    await runPython(script, args)
-    const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
-      tensors: { key: string; shape: number[]; offset: number }[]
-      labels: number[]
-      loss?: number
-      loss64?: number
-    }
-    const bytes = readFileSync(path.join(dir, 'data.bin'))
-    const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-    const arrays = new Map<string, TorchArray>()
-    for (const t of index.tensors) {
-      const size = t.shape.reduce((a, b) => a * b, 1)
-      arrays.set(t.key, { shape: t.shape, data: all.slice(t.offset, t.offset + size) })
-    }
-    return { arrays, labels: index.labels, loss: index.loss, loss64: index.loss64 }
+    const dirs = cases.map((_, i) => path.join(root, String(i)))
+    for (const dir of dirs) mkdirSync(dir)
+    const args = cases.map((c, i) => [c.arch, String(c.numClasses), String(c.size), String(c.batch), c.stem, c.mode, dirs[i] as string])
+    await runPython(script, ['parities', JSON.stringify(args)])
+    return dirs.map(readDump)
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(root, { recursive: true, force: true })
   }
+}
+
+function readDump(dir: string): TorchDump {
+  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+    tensors: { key: string; shape: number[]; offset: number }[]
+    labels: number[]
+    loss?: number
+    loss64?: number
+  }
+  const bytes = readFileSync(path.join(dir, 'data.bin'))
+  const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
+  const arrays = new Map<string, TorchArray>()
+  for (const t of index.tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1)
+    arrays.set(t.key, { shape: t.shape, data: all.slice(t.offset, t.offset + size) })
+  }
+  return { arrays, labels: index.labels, loss: index.loss, loss64: index.loss64 }
 }
 
 export function getArray(dump: TorchDump, key: string): TorchArray {

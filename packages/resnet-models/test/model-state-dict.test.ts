@@ -4,8 +4,9 @@ import { initBackend } from '@tinylab/multi-device'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { resnet18 } from '../src/index'
 
+// wasm, the default device: the ResNet-18 forward passes take seconds on tfjs's pure-JS cpu backend.
 beforeAll(async () => {
-  await initBackend({ device: 'cpu' })
+  await initBackend({ device: 'wasm' })
 })
 
 const concat = (chunks: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(chunks))

@@ -6,6 +6,7 @@ Subcommands (JSON on stdout; large tensors go to files):
   summary ARCH CLASSES SIZE STEM          torchsummary 1.5.1's rows and text, computed with forward hooks on torchvision
   parity ARCH CLASSES SIZE BATCH STEM MODE OUTDIR
                                           seeded weights, a batch, and eval or train outputs, written to OUTDIR
+  parities JSON                           several parity runs in one process: JSON is a list of parity's arguments
   many JSON                               several of counts/keys/summary in one process (one torch import per test
                                           file): JSON is a list of [command, *args], the output the list of their answers
 
@@ -182,6 +183,9 @@ if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "parity":
         parity(*args)
+    elif command == "parities":
+        for parity_args in json.loads(args[0]):
+            parity(*parity_args)
     elif command == "many":
         print(json.dumps([answers[c](*a) for c, *a in json.loads(args[0])]))
     else:

@@ -1,6 +1,6 @@
 // Replica factories for `pnpm bench devices`: each worker imports this file (by path) and builds one model copy.
 import * as tf from '@tensorflow/tfjs-core'
-import { crossEntropy } from '../../packages/multi-device/src/index'
+import { crossEntropy } from '@tinylab/train-loop'
 import type { Replica } from '../../packages/multi-device/src/index'
 import { resnet18 } from '../../packages/resnet-models/src/index'
 import { TransformerModel, nllLoss } from '../../packages/transformer-lm/src/index'

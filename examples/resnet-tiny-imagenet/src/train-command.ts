@@ -62,42 +62,16 @@ const FLAGS = flagTable({
   momentum: { names: ['--momentum'], type: 'non-negative float', metavar: 'M', default: 0.9, help: 'SGD momentum' },
   weight_decay: { names: ['--wd', '--weight-decay'], type: 'non-negative float', metavar: 'W', default: 1e-4, defaultHelp: '1e-4', help: 'weight decay' },
   print_freq: { names: ['-p', '--print-freq'], type: 'positive int', metavar: 'N', default: 10, help: 'print every N batches' },
-  resume: {
-    names: ['--resume'],
-    type: 'string',
-    metavar: 'PATH',
-    defaultHelp: 'none',
-    help: 'checkpoint to continue from exactly (epoch, step in the epoch, lr, momentum, best acc, data order) in a new run folder under --logdir',
-  },
+  resume: { names: ['--resume'], type: 'string', metavar: 'PATH', defaultHelp: 'none', help: 'checkpoint to continue from exactly (epoch, step in the epoch, lr, momentum, best acc, data order) in a new run folder under --logdir' },
   evaluate: { names: ['-e', '--evaluate'], type: 'bool', defaultHelp: 'off', help: 'evaluate the model on the validation set and exit (with --resume or --pretrained)' },
-  pretrained: {
-    names: ['--pretrained'],
-    type: 'string',
-    metavar: 'FILE',
-    defaultHelp: 'none',
-    help: 'start from a local torchvision .pth or TinyLab checkpoint; a head of another size or other classes is re-initialised',
-  },
+  pretrained: { names: ['--pretrained'], type: 'string', metavar: 'FILE', defaultHelp: 'none', help: 'start from a local torchvision .pth or TinyLab checkpoint; a head of another size or other classes is re-initialised' },
   seed: { names: ['--seed'], type: 'non-negative int', metavar: 'N', default: 0, help: 'seed of the initial weights, the data order and the augmentation' },
-  device: {
-    names: ['--device'],
-    type: 'string',
-    choices: DEVICES,
-    default: 'auto',
-    defaultHelp: 'auto = wasm, + native kernels when present',
-    help: "TensorFlow.js device; replaces main.py's --gpu/--dist-url",
-  },
+  device: { names: ['--device'], type: 'string', choices: DEVICES, default: 'auto', defaultHelp: 'auto = wasm, + native kernels when present', help: "TensorFlow.js device; replaces main.py's --gpu/--dist-url" },
   devices: { names: ['--devices'], type: 'positive int', metavar: 'N', default: 1, help: 'data-parallel replicas in worker threads, each with its own --device backend and 1/N of every batch' },
   logdir: { names: ['--logdir'], type: 'string', metavar: 'DIR', default: 'runs', help: 'parent of the run folder <Mon><dd>_<HH-MM-SS>_<arch>' },
   save_dir: { names: ['--save-dir'], type: 'string', metavar: 'DIR', defaultHelp: 'the run folder', help: 'where checkpoints go' },
   checkpoint_epochs: { names: ['--checkpoint-epochs'], type: 'string', metavar: 'LIST', default: '5,10', help: 'keep checkpoint_epochN after these many completed epochs' },
-  checkpoint_format: {
-    names: ['--checkpoint-format'],
-    type: 'string',
-    choices: CHECKPOINT_FORMATS,
-    metavar: 'FMT',
-    default: 'pth',
-    help: 'pth: checkpoint.pth.tar as main.py, for torch.load; safetensors',
-  },
+  checkpoint_format: { names: ['--checkpoint-format'], type: 'string', choices: CHECKPOINT_FORMATS, metavar: 'FMT', default: 'pth', help: 'pth: checkpoint.pth.tar as main.py, for torch.load; safetensors' },
   stem: { names: ['--stem'], type: 'string', choices: stems, default: 'imagenet', help: '7x7/2 conv + max-pool (torchvision), or 3x3/1 conv without pool' },
   augment: { names: ['--augment'], type: 'string', choices: augments, default: 'crop', help: 'crop = RandomCrop(64, padding 4) + flip; rrc = RandomResizedCrop(64) + flip' },
   lr_schedule: { names: ['--lr-schedule'], type: 'string', choices: ['step', 'cosine'], default: 'step', help: 'StepLR(30, 0.1) as main.py, or CosineAnnealingLR(T_max = epochs)' },
@@ -106,14 +80,7 @@ const FLAGS = flagTable({
   num_classes_subset: { names: ['--num-classes-subset'], type: 'positive int', metavar: 'K', defaultHelp: 'all', help: 'train on the first K wnids of wnids.txt' },
   num_classes: { names: ['--num-classes'], type: 'positive int', metavar: 'N', defaultHelp: 'number of selected classes', help: 'width of the final Linear layer' },
   cache: { names: ['--cache'], type: 'string', metavar: 'FILE', defaultHelp: 'none', help: 'packed uint8 cache of decoded train images (val: FILE.val)' },
-  micro_batch: {
-    names: ['--micro-batch'],
-    type: 'string',
-    metavar: 'N',
-    default: 'auto',
-    defaultHelp: 'auto = fit the 4 GiB wasm heap',
-    help: 'images per forward/backward; gradients accumulate to the batch',
-  },
+  micro_batch: { names: ['--micro-batch'], type: 'string', metavar: 'N', default: 'auto', defaultHelp: 'auto = fit the 4 GiB wasm heap', help: 'images per forward/backward; gradients accumulate to the batch' },
   help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
 })
 type Flags = FlagValues<typeof FLAGS>
@@ -167,24 +134,27 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
   values.data ??= positionals[0]
   const demo: string[] = []
   if (values.data === undefined && values.resume === undefined) {
-    for (const [k, v] of Object.entries(DEMO) as [keyof Flags, never][]) {
-      if (given.has(k)) continue
-      values[k] = v
+    for (const [k, v] of Object.entries(DEMO)) {
+      if ((given as Set<string>).has(k)) continue
+      Object.assign(values, { [k]: v })
       demo.push(`${longName(FLAGS, k)} ${v}`)
     }
   }
   return { args: toArgs(values), demo, given }
 }
+
 function num(v: CheckpointValue | undefined, fallback: number): number {
   return typeof v === 'number' ? v : fallback
 }
 
+function isRecord(v: CheckpointValue | undefined): v is Record<string, CheckpointValue> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof HostTensor) && !(v instanceof Uint8Array)
+}
+
 /** A checkpoint's state dict: TinyLab/main.py checkpoints hold it under `state_dict`; torchvision files are one. */
 function stateDictOf(value: Record<string, CheckpointValue>, file: string): StateDict {
-  const inner = value.state_dict
-  const dict = inner !== undefined ? inner : value
-  if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof HostTensor || dict instanceof Uint8Array)
-    throw new Error(`${file}: no state_dict in the checkpoint`)
+  const dict = value.state_dict ?? value
+  if (!isRecord(dict)) throw new Error(`${file}: no state_dict in the checkpoint`)
   const out: StateDict = {}
   for (const [k, v] of Object.entries(dict)) if (v instanceof HostTensor) out[k] = v
   if (Object.keys(out).length === 0) throw new Error(`${file}: the checkpoint holds no tensors`)
@@ -239,9 +209,6 @@ interface ResumeState {
   microBatch: number | undefined
 }
 
-function isRecord(v: CheckpointValue | undefined): v is Record<string, CheckpointValue> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof HostTensor) && !(v instanceof Uint8Array)
-}
 
 /** The position, best accuracy and meters a checkpoint continues from; loads its weights, momentum and schedule. */
 function resumeFrom(ckpt: TrainingState, args: TrainArgs, model: ResNet, sgd: SGD, scheduler: StepLR | CosineAnnealingLR): ResumeState {

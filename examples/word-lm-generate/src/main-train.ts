@@ -44,13 +44,7 @@ export const TRAIN_FLAGS = flagTable({
   dry_run: { names: ['--dry-run'], type: 'bool', help: 'verify the code and the model' },
   device: { names: ['--device'], type: 'string', default: 'auto', help: 'TensorFlow.js backend; replaces --cuda/--mps/--accel', choices: DEVICES },
   devices: { names: ['--devices'], type: 'int', min: 1, default: 1, help: 'data-parallel replicas (worker threads, each its own --device backend and batch_size/N columns); Transformer only' },
-  max_batches: {
-    names: ['--max-batches'],
-    type: 'int',
-    min: 0,
-    default: 0,
-    help: 'smoke runs: stop each training and evaluation pass after batch N (so the log line at N prints), 0 = all',
-  },
+  max_batches: { names: ['--max-batches'], type: 'int', min: 0, default: 0, help: 'smoke runs: stop each training and evaluation pass after batch N (so the log line at N prints), 0 = all' },
 })
 
 const EVAL_BATCH_SIZE = 10

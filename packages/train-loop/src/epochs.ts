@@ -54,6 +54,38 @@ function restored(name: string, fmt: string, sum: number, count: number): Averag
   return m
 }
 
+interface Meters {
+  batchTime: AverageMeter
+  dataTime?: AverageMeter
+  losses: AverageMeter
+  top1: AverageMeter
+  top5: AverageMeter
+}
+
+/** The batch loop both epochs share: from batch `start` to `o.total`, or until `o.stop()`; returns the next index. */
+async function runBatches<B>(o: EpochOptions<B>, start: number, m: Meters, progress: ProgressMeter, onStep?: (index: number, r: BatchResult) => void): Promise<number> {
+  let i = start
+  let end = performance.now()
+  if (start >= o.total) return i
+  for await (const batch of o.batches) {
+    m.dataTime?.update((performance.now() - end) / 1000)
+    const n = o.size(batch)
+    const r = await o.step(batch, i)
+    m.losses.update(r.loss, n)
+    m.top1.update(r.acc[0] ?? 0, n)
+    m.top5.update(r.acc[1] ?? 0, n)
+    onStep?.(i, r)
+    m.batchTime.update((performance.now() - end) / 1000)
+    end = performance.now()
+    if (i % o.printFreq === 0) progress.display(i)
+    i++
+    if (i >= o.total) break
+    await letSignalsIn()
+    if (o.stop?.()) break
+  }
+  return i
+}
+
 /**
  * imagenet main.py's `train()` for one epoch: the Time/Data/Loss/Acc@1/Acc@5 meters and the `Epoch: [e][ i/n]` lines
  * every `printFreq` batches. Top-k are k = 1 and 5 (`BatchResult.acc`).
@@ -61,33 +93,16 @@ function restored(name: string, fmt: string, sum: number, count: number): Averag
 export async function trainEpoch<B>(epoch: number, o: TrainEpochOptions<B>): Promise<TrainEpochResult> {
   const start = o.startBatch ?? 0
   const s = start > 0 ? o.sums : undefined
-  const batchTime = new AverageMeter('Time', ':6.3f')
-  const dataTime = new AverageMeter('Data', ':6.3f')
-  const losses = restored('Loss', ':.4e', s?.loss ?? 0, s?.count ?? 0)
-  const top1 = restored('Acc@1', ':6.2f', s?.acc1 ?? 0, s?.count ?? 0)
-  const top5 = restored('Acc@5', ':6.2f', s?.acc5 ?? 0, s?.count ?? 0)
-  const progress = new ProgressMeter(o.total, [batchTime, dataTime, losses, top1, top5], `Epoch: [${epoch}]`)
-  let i = start
-  let end = performance.now()
-  if (start < o.total) {
-    for await (const batch of o.batches) {
-      dataTime.update((performance.now() - end) / 1000)
-      const n = o.size(batch)
-      const r = await o.step(batch, i)
-      losses.update(r.loss, n)
-      top1.update(r.acc[0] ?? 0, n)
-      top5.update(r.acc[1] ?? 0, n)
-      o.onStep?.(i, r)
-      batchTime.update((performance.now() - end) / 1000)
-      end = performance.now()
-      if (i % o.printFreq === 0) progress.display(i)
-      i++
-      if (i >= o.total) break
-      await letSignalsIn()
-      if (o.stop?.()) break
-    }
+  const m = {
+    batchTime: new AverageMeter('Time', ':6.3f'),
+    dataTime: new AverageMeter('Data', ':6.3f'),
+    losses: restored('Loss', ':.4e', s?.loss ?? 0, s?.count ?? 0),
+    top1: restored('Acc@1', ':6.2f', s?.acc1 ?? 0, s?.count ?? 0),
+    top5: restored('Acc@5', ':6.2f', s?.acc5 ?? 0, s?.count ?? 0),
   }
-  return { batch: i, loss: losses.avg, acc1: top1.avg, sums: { loss: losses.sum, acc1: top1.sum, acc5: top5.sum, count: losses.count } }
+  const progress = new ProgressMeter(o.total, [m.batchTime, m.dataTime, m.losses, m.top1, m.top5], `Epoch: [${epoch}]`)
+  const batch = await runBatches(o, start, m, progress, o.onStep)
+  return { batch, loss: m.losses.avg, acc1: m.top1.avg, sums: { loss: m.losses.sum, acc1: m.top1.sum, acc5: m.top5.sum, count: m.losses.count } }
 }
 
 /**
@@ -95,30 +110,15 @@ export async function trainEpoch<B>(epoch: number, o: TrainEpochOptions<B>): Pro
  * `stop` ended it early (the caller validates again later).
  */
 export async function evaluateEpoch<B>(o: EpochOptions<B>): Promise<{ loss: number; acc1: number } | undefined> {
-  const batchTime = new AverageMeter('Time', ':6.3f', Summary.NONE)
-  const losses = new AverageMeter('Loss', ':.4e', Summary.NONE)
-  const top1 = new AverageMeter('Acc@1', ':6.2f', Summary.AVERAGE)
-  const top5 = new AverageMeter('Acc@5', ':6.2f', Summary.AVERAGE)
-  const progress = new ProgressMeter(o.total, [batchTime, losses, top1, top5], 'Test: ')
-  let end = performance.now()
-  let i = 0
-  if (o.total > 0 && !o.stop?.()) {
-    for await (const batch of o.batches) {
-      const n = o.size(batch)
-      const r = await o.step(batch, i)
-      losses.update(r.loss, n)
-      top1.update(r.acc[0] ?? 0, n)
-      top5.update(r.acc[1] ?? 0, n)
-      batchTime.update((performance.now() - end) / 1000)
-      end = performance.now()
-      if (i % o.printFreq === 0) progress.display(i)
-      i++
-      if (i >= o.total) break
-      await letSignalsIn()
-      if (o.stop?.()) break
-    }
+  const m = {
+    batchTime: new AverageMeter('Time', ':6.3f', Summary.NONE),
+    losses: new AverageMeter('Loss', ':.4e', Summary.NONE),
+    top1: new AverageMeter('Acc@1', ':6.2f', Summary.AVERAGE),
+    top5: new AverageMeter('Acc@5', ':6.2f', Summary.AVERAGE),
   }
+  const progress = new ProgressMeter(o.total, [m.batchTime, m.losses, m.top1, m.top5], 'Test: ')
+  if (!o.stop?.()) await runBatches(o, 0, m, progress)
   if (o.stop?.()) return undefined
   progress.displaySummary()
-  return { loss: losses.avg, acc1: top1.avg }
+  return { loss: m.losses.avg, acc1: m.top1.avg }
 }

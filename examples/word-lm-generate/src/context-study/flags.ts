@@ -8,12 +8,7 @@ import { DEVICES } from '../main-train'
 export const STUDY_FLAGS = flagTable({
   data: { names: ['--data'], type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
   out: { names: ['--out'], type: 'string', default: 'context-study', help: 'folder for report.md, the plots, CSV and JSON (created; files in it are replaced)' },
-  checkpoints: {
-    names: ['--checkpoints'],
-    type: 'string',
-    default: '',
-    help: "load Transformer.pt, LSTM.pt, GCNN.pt from this folder instead of training ('' = train, saving them under --out/checkpoints)",
-  },
+  checkpoints: { names: ['--checkpoints'], type: 'string', default: '', help: "load Transformer.pt, LSTM.pt, GCNN.pt from this folder instead of training ('' = train, saving them under --out/checkpoints)" },
   quick: { names: ['--quick'], type: 'bool', help: 'CI mode: small models, a few batches, a slice of the test split' },
   epochs: { names: ['--epochs'], type: 'int', min: 1, default: 1, help: 'training budget in epochs, the same for every model' },
   max_batches: { names: ['--max-batches'], type: 'int', min: 0, default: 0, help: 'cap the budget at N training batches per model (0 = the whole --epochs)' },

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { createResNet } from '@tinylab/resnet-models'
 import { TinyImageNetLoader, readSplit } from '@tinylab/tiny-imagenet-data'
-import { SGD, trainStepAsync } from '@tinylab/train-loop'
+import { SGD, classifierStep } from '@tinylab/train-loop'
 import { REPO_ROOT, flag, mib, runBenchChild, runPython } from './_child'
 
 interface Result {
@@ -88,7 +88,7 @@ async function runWorker(batch: number, steps: number, threads: number, workers:
   let t0 = 0
   let done = -1 // the first step warms up
   for await (const { x, y } of loader.batches(0)) {
-    loss = (await trainStepAsync({ params, optimizer: sgd, loss: () => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 200), model.forward(x, { training: true })) as tf.Scalar })).loss
+    loss = (await classifierStep({ model, params, optimizer: sgd }, x, y)).loss
     tf.dispose([x, y])
     if (++done === 0) t0 = performance.now()
     if (done === steps) break

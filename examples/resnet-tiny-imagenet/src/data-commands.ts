@@ -2,42 +2,30 @@
  * `pnpm resnet download` and `pnpm resnet prepare-val`: thin wrappers over @tinylab/tiny-imagenet-data, so the example
  * has one CLI from getting the data to the report.
  */
-import { parseArgs } from 'node:util'
 import { formatProgress } from '@tinylab/dataset-download'
 import { downloadTinyImageNet, prepareVal } from '@tinylab/tiny-imagenet-data'
-import { asUsage, formatHelp, positiveInt } from './_flags'
-import { UsageError, type Subcommand } from './usage-error'
+import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
+import type { Subcommand } from './subcommand'
 
-const DOWNLOAD_HELP = formatHelp(
-  'usage: pnpm resnet download [--out DIR] [--url URL] [--md5 HEX] [--sha256 HEX] [--keep-zip]',
-  'Fetch the official Tiny-ImageNet archive (248 MB, md5-checked, resumable: re-run after Ctrl-C) and extract it to DIR/tiny-imagenet-200.',
-  [
-    ['--out DIR', 'parent folder of tiny-imagenet-200 (default: ./data)'],
-    ['--url URL', 'archive URL (default: http://cs231n.stanford.edu/tiny-imagenet-200.zip)'],
-    ['--md5 HEX', "expected md5 of the archive (default: the official archive's)"],
-    ['--sha256 HEX', 'expected sha256 of the archive (default: none)'],
-    ['--keep-zip', 'keep the archive after extraction (default: off)'],
-    ['-h, --help', 'show this help'],
-  ],
-)
+const DOWNLOAD_FLAGS = flagTable({
+  out: { names: ['--out'], type: 'string', metavar: 'DIR', default: './data', help: 'parent folder of tiny-imagenet-200' },
+  url: { names: ['--url'], type: 'string', metavar: 'URL', defaultHelp: 'http://cs231n.stanford.edu/tiny-imagenet-200.zip', help: 'archive URL' },
+  md5: { names: ['--md5'], type: 'string', metavar: 'HEX', defaultHelp: "the official archive's", help: 'expected md5 of the archive' },
+  sha256: { names: ['--sha256'], type: 'string', metavar: 'HEX', defaultHelp: 'none', help: 'expected sha256 of the archive' },
+  keep_zip: { names: ['--keep-zip'], type: 'bool', defaultHelp: 'off', help: 'keep the archive after extraction' },
+  help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
+})
 
 async function download(argv: string[]): Promise<number> {
-  const { values } = asUsage(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        out: { type: 'string', default: './data' },
-        url: { type: 'string' },
-        md5: { type: 'string' },
-        sha256: { type: 'string' },
-        'keep-zip': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
-  )
+  const { values } = parseFlags(argv, DOWNLOAD_FLAGS)
   if (values.help) {
-    console.log(DOWNLOAD_HELP)
+    console.log(
+      helpText(
+        'pnpm resnet download [--out DIR] [--url URL] [--md5 HEX] [--sha256 HEX] [--keep-zip]',
+        'Fetch the official Tiny-ImageNet archive (248 MB, md5-checked, resumable: re-run after Ctrl-C) and extract it to DIR/tiny-imagenet-200.',
+        DOWNLOAD_FLAGS,
+      ),
+    )
     return 0
   }
   let last = ''
@@ -46,7 +34,7 @@ async function download(argv: string[]): Promise<number> {
     url: values.url,
     md5: values.md5,
     sha256: values.sha256,
-    keepZip: values['keep-zip'],
+    keepZip: values.keep_zip,
     onProgress: (p) => {
       const line = formatProgress(p)
       if (line !== last) process.stderr.write(`\r${line}\x1b[K`)
@@ -59,37 +47,26 @@ async function download(argv: string[]): Promise<number> {
   return 0
 }
 
-const PREPARE_HELP = formatHelp(
-  'usage: pnpm resnet prepare-val ROOT --out DIR [--copy] [--classes W1,W2,...] [--num-classes-subset K]',
-  'Write val/ in ImageFolder layout (DIR/<wnid>/images/...) from val_annotations.txt, as the reference run did for PyTorch.\n' +
-    "'pnpm resnet train' does not need it: it labels val in place.",
-  [
-    ['ROOT', 'the tiny-imagenet-200 folder (default: required)'],
-    ['--out DIR', 'writable output folder (default: required)'],
-    ['--copy', 'copy files instead of hard-linking them (default: links where possible)'],
-    ['--classes W1,W2,...', 'only these wnids (default: all)'],
-    ['--num-classes-subset K', 'only the first K wnids of wnids.txt (default: all)'],
-    ['-h, --help', 'show this help'],
-  ],
-)
+const PREPARE_FLAGS = flagTable({
+  root: { names: [], label: 'ROOT', type: 'string', defaultHelp: 'required', help: 'the tiny-imagenet-200 folder' },
+  out: { names: ['--out'], type: 'string', metavar: 'DIR', defaultHelp: 'required', help: 'writable output folder' },
+  copy: { names: ['--copy'], type: 'bool', defaultHelp: 'links where possible', help: 'copy files instead of hard-linking them' },
+  classes: { names: ['--classes'], type: 'string', metavar: 'W1,W2,...', defaultHelp: 'all', help: 'only these wnids' },
+  num_classes_subset: { names: ['--num-classes-subset'], type: 'positive int', metavar: 'K', defaultHelp: 'all', help: 'only the first K wnids of wnids.txt' },
+  help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
+})
 
 async function prepare(argv: string[]): Promise<number> {
-  const { values, positionals } = asUsage(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        copy: { type: 'boolean', default: false },
-        classes: { type: 'string' },
-        'num-classes-subset': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
-  )
+  const { values, positionals } = parseFlags(argv, PREPARE_FLAGS, { positionals: true })
   if (values.help) {
-    console.log(PREPARE_HELP)
+    console.log(
+      helpText(
+        'pnpm resnet prepare-val ROOT --out DIR [--copy] [--classes W1,W2,...] [--num-classes-subset K]',
+        'Write val/ in ImageFolder layout (DIR/<wnid>/images/...) from val_annotations.txt, as the reference run did for PyTorch.\n' +
+          "'pnpm resnet train' does not need it: it labels val in place.",
+        PREPARE_FLAGS,
+      ),
+    )
     return 0
   }
   const root = positionals[0]
@@ -99,7 +76,7 @@ async function prepare(argv: string[]): Promise<number> {
     out: values.out,
     mode: values.copy ? 'copy' : 'auto',
     classes: values.classes?.split(',').filter((s) => s !== ''),
-    numClasses: values['num-classes-subset'] === undefined ? undefined : positiveInt('--num-classes-subset', values['num-classes-subset']),
+    numClasses: values.num_classes_subset,
   })
   console.log(`${r.out}: ${r.linked} linked, ${r.copied} copied, ${r.existing} already in place`)
   return 0

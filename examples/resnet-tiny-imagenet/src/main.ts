@@ -8,7 +8,8 @@ import { downloadCommand, prepareValCommand } from './data-commands'
 import { reportCommand } from './report-command'
 import { summaryCommand } from './summary-command'
 import { trainCommand } from './train-command'
-import { UsageError, type Subcommand } from './usage-error'
+import { UsageError } from '@tinylab/cli-flags'
+import type { Subcommand } from './subcommand'
 
 const commands: Record<string, Subcommand> = {
   summary: summaryCommand,

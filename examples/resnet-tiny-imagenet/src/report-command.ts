@@ -5,18 +5,17 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { plotRun, readScalarsJsonl, seriesByTag } from '@tinylab/metrics-logger'
 import { initBackend } from '@tinylab/multi-device'
 import { createResNet, formatSummary, summary, type ResNetStem } from '@tinylab/resnet-models'
-import { asUsage, formatHelp } from './_flags'
-import { UsageError, type Subcommand } from './usage-error'
+import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
+import type { Subcommand } from './subcommand'
 
-const HELP = formatHelp('usage: pnpm resnet report --run DIR [--title TEXT]', 'Write DIR/report.md and its PNG curves from a training run folder.', [
-  ['--run DIR', 'run folder written by pnpm resnet train (default: required)'],
-  ['--title TEXT', 'report heading (default: ResNet on Tiny-ImageNet: <run folder name>)'],
-  ['-h, --help', 'show this help'],
-])
+const FLAGS = flagTable({
+  run: { names: ['--run'], type: 'string', metavar: 'DIR', defaultHelp: 'required', help: 'run folder written by pnpm resnet train' },
+  title: { names: ['--title'], type: 'string', metavar: 'TEXT', defaultHelp: 'ResNet on Tiny-ImageNet: <run folder name>', help: 'report heading' },
+  help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
+})
 
 interface Hparams {
   arch?: string
@@ -126,9 +125,9 @@ export async function writeReport(runDir: string, title?: string): Promise<strin
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values } = asUsage(() => parseArgs({ args: argv, strict: true, options: { run: { type: 'string' }, title: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }))
+  const { values } = parseFlags(argv, FLAGS)
   if (values.help) {
-    console.log(HELP)
+    console.log(helpText('pnpm resnet report --run DIR [--title TEXT]', 'Write DIR/report.md and its PNG curves from a training run folder.', FLAGS))
     return 0
   }
   if (values.run === undefined) throw new UsageError('the following arguments are required: --run')

@@ -4,11 +4,10 @@
  */
 import path from 'node:path'
 import { type CheckpointValue, checkOutputFile, prepareOutputDir } from '@tinylab/checkpoint-io'
-import { UsageError } from './usage-error'
+import { UsageError } from '@tinylab/cli-flags'
 
-/** The wnids a TinyLab checkpoint was trained on (its `classes` key), or undefined for files without one. */
-export function classesOf(value: Record<string, CheckpointValue> | undefined): string[] | undefined {
-  const classes = value?.classes
+/** The wnids a TinyLab checkpoint was trained on (its `classes` value), or undefined for files without one. */
+export function classesOf(classes: CheckpointValue | undefined): string[] | undefined {
   return Array.isArray(classes) && classes.every((c) => typeof c === 'string') ? (classes as string[]) : undefined
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { helpText, parseFlags, UsageError } from './cli-args'
+import { helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
 import { GENERATE_FLAGS } from './generate'
 import { TRAIN_FLAGS } from './main-train'
 
@@ -13,15 +13,15 @@ const GENERATE_PY_DEFAULTS = { data: './data/wikitext-2', checkpoint: './model.p
 
 describe('train flags', () => {
   it("have main.py's defaults", () => {
-    const v = parseFlags([], TRAIN_FLAGS)
+    const v: Record<string, unknown> = parseFlags([], TRAIN_FLAGS).values
     for (const [k, d] of Object.entries(MAIN_PY_DEFAULTS)) expect(v[k], k).toBe(d)
     expect(v.device).toBe('auto')
   })
 
   it('accept --batch_size and --batch-size, --flag=value and store_true flags', () => {
-    expect(parseFlags(['--batch_size', '8'], TRAIN_FLAGS).batch_size).toBe(8)
-    expect(parseFlags(['--batch-size=9', '--tied', '--dry-run'], TRAIN_FLAGS)).toMatchObject({ batch_size: 9, tied: true, dry_run: true })
-    expect(parseFlags(['--model', 'Transformer', '--lr', '5'], TRAIN_FLAGS)).toMatchObject({ model: 'Transformer', lr: 5 })
+    expect(parseFlags(['--batch_size', '8'], TRAIN_FLAGS).values.batch_size).toBe(8)
+    expect(parseFlags(['--batch-size=9', '--tied', '--dry-run'], TRAIN_FLAGS).values).toMatchObject({ batch_size: 9, tied: true, dry_run: true })
+    expect(parseFlags(['--model', 'Transformer', '--lr', '5'], TRAIN_FLAGS).values).toMatchObject({ model: 'Transformer', lr: 5 })
   })
 
   it.each([
@@ -38,9 +38,10 @@ describe('train flags', () => {
 
   it('help has one line per flag with its default', () => {
     const text = helpText('pnpm wordlm train [flags]', 'd', TRAIN_FLAGS)
-    for (const f of TRAIN_FLAGS) {
-      const line = text.split('\n').find((l) => l.trimStart().startsWith(f.name + ' ') || l.trimStart().startsWith(f.name + ','))
-      expect(line, f.name).toBeDefined()
+    for (const f of Object.values(TRAIN_FLAGS)) {
+      const name = f.names[0] as string
+      const line = text.split('\n').find((l) => l.trimStart().startsWith(name + ' ') || l.trimStart().startsWith(name + ','))
+      expect(line, name).toBeDefined()
       if (f.type !== 'bool') expect(line).toContain(`(default: ${f.default === '' ? "''" : String(f.default)})`)
     }
     expect(text).toContain('--batch_size, --batch-size BATCH_SIZE')
@@ -49,7 +50,7 @@ describe('train flags', () => {
 
 describe('generate flags', () => {
   it("have generate.py's defaults", () => {
-    const v = parseFlags([], GENERATE_FLAGS)
+    const v: Record<string, unknown> = parseFlags([], GENERATE_FLAGS).values
     for (const [k, d] of Object.entries(GENERATE_PY_DEFAULTS)) expect(v[k], k).toBe(d)
   })
 })

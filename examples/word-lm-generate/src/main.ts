@@ -2,7 +2,7 @@
  * `pnpm wordlm train|generate [flags]`: pytorch/examples word_language_model's main.py and generate.py.
  * User errors print one line to stderr and exit 2 (argparse's status); nothing prints a stack for them.
  */
-import { UsageError } from './cli-args'
+import { UsageError } from '@tinylab/cli-flags'
 import { contextStudyMain } from './context-study/main'
 import { generateMain } from './generate'
 import { trainMain } from './main-train'

@@ -2,7 +2,7 @@ import type { CheckpointValue, StateDict } from '@tinylab/checkpoint-io'
 import { loadCheckpoint, loadStateDict, saveCheckpoint, toStateDict } from '@tinylab/checkpoint-io'
 import { GCNNModel, RNN_TYPES, RNNModel, TransformerModel } from '@tinylab/transformer-lm'
 import type { RnnType } from '@tinylab/transformer-lm'
-import { UsageError } from './cli-args'
+import { UsageError } from '@tinylab/cli-flags'
 
 /** What a checkpoint stores to rebuild the model (nanoGPT's `model_args`): main.py's model flags. */
 export interface ModelArgs {

@@ -5,7 +5,7 @@
 import path from 'node:path'
 import { checkOutputFile, formatForPath } from '@tinylab/checkpoint-io'
 import { batchify, type TokenMatrix } from '@tinylab/wikitext-data'
-import { UsageError } from './cli-args'
+import { UsageError } from '@tinylab/cli-flags'
 
 /** `--save`: a format its extension names, a folder that exists or can be made and written, room for the weights. */
 export function checkSavePath(save: string, parameterCount: number): void {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { UsageError } from '../src/cli-args'
+import { UsageError } from '@tinylab/cli-flags'
 import { trainMain } from '../src/main-train'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'wordlm-bad-'))

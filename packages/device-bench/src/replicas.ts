@@ -1,8 +1,8 @@
 // Replica factories for benchDevices: each worker imports this file (by path) and builds one model copy.
 import * as tf from '@tensorflow/tfjs-core'
-import { crossEntropy } from '@tinylab/multi-device'
 import type { Replica } from '@tinylab/multi-device'
 import { resnet18 } from '@tinylab/resnet-models'
+import { crossEntropy } from '@tinylab/train-loop'
 import { TransformerModel, nllLoss } from '@tinylab/transformer-lm'
 
 /** ResNet-18 (torchvision layout) trained with cross-entropy, as imagenet/main.py. */

@@ -17,7 +17,6 @@ export type {
 export type { JsonValue, Replica, ReplicaContext, ReplicaModel, ReplicaSpec, ReplicaTensor } from './data-parallel/replica-spec'
 export type { SgdHyperParameters } from './data-parallel/sharded-sgd'
 export type { WorkerLoader } from './data-parallel/_worker-bootstrap'
-export { crossEntropy } from './data-parallel/cross-entropy-replica'
 /** Entry point of a data-parallel worker started from the built package; not for direct use. */
 export { runReplicaWorker } from './data-parallel/replica-worker'
 export type { StepTimings } from './data-parallel/_protocol'

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, expect, it } from 'vitest'
-import { initBackend } from '@tinylab/multi-device'
+import '@tensorflow/tfjs-backend-cpu'
 import { accuracy, accuracyAsync } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
 import { SeededRng } from '@tinylab/seeded-rng'
 
 beforeAll(async () => {
-  await initBackend({ device: 'cpu' })
+  await tf.setBackend('cpu')
 })
 
 it('accuracy and accuracyAsync return top-k percentages as imagenet main.py', async () => {

@@ -11,9 +11,10 @@ export interface TrainStepOptions {
   params: readonly TrainableParam[]
   /**
    * The mean loss of micro-batch `micro` (0 when there is one). It runs under tfjs' gradient tape; tensors it makes are
-   * disposed after the step unless it `tf.keep`s them (e.g. logits for accuracy).
+   * disposed after the step. It may return `{ loss, output }`: the outputs (e.g. logits for top-k accuracy) come back
+   * in the result's `outputs`, one per micro-batch.
    */
-  loss: (micro: number) => tf.Scalar
+  loss: (micro: number) => tf.Scalar | { loss: tf.Scalar; output: tf.Tensor }
   optimizer: GradientApplier
   /**
    * Gradient accumulation: split the batch into this many micro-batches, backprop each, and apply the weighted sum
@@ -31,6 +32,8 @@ export interface TrainStepResult {
   loss: number
   /** The global gradient norm before clipping, when clipping was asked for. */
   gradNorm?: number
+  /** What `loss` returned as `output`, per micro-batch, in order; the caller disposes them. */
+  outputs?: tf.Tensor[]
 }
 
 /** What a step leaves on the device for the caller to read: each micro-batch's loss and the pre-clip norm. */
@@ -38,6 +41,7 @@ interface DeviceStepResult {
   losses: tf.Scalar[]
   weights: readonly number[]
   gradNorm?: tf.Scalar
+  outputs: tf.Tensor[]
 }
 
 /** The step itself, with no readback (so it runs on WebGPU); the caller reads and disposes the returned scalars. */
@@ -52,11 +56,17 @@ function stepOnDevice(options: TrainStepOptions): DeviceStepResult {
   const vars = params.map((p) => p.value)
   let sum: Record<string, tf.Tensor> = {}
   const losses: tf.Scalar[] = []
+  const outputs: tf.Tensor[] = []
   let gradNorm: tf.Scalar | undefined
   try {
     for (let m = 0; m < micro; m++) {
       const w = weights[m] as number
-      const { value, grads } = tf.variableGrads(() => options.loss(m), vars)
+      const { value, grads } = tf.variableGrads(() => {
+        const r = options.loss(m)
+        if (!('output' in r)) return r
+        outputs.push(tf.keep(r.output))
+        return r.loss
+      }, vars)
       losses.push(value)
       const next: Record<string, tf.Tensor> = {}
       for (const [varName, g] of Object.entries(grads)) {
@@ -79,9 +89,9 @@ function stepOnDevice(options: TrainStepOptions): DeviceStepResult {
       gradNorm = clipped.totalNorm
     }
     optimizer.step(sum)
-    return gradNorm === undefined ? { losses, weights } : { losses, weights, gradNorm }
+    return gradNorm === undefined ? { losses, weights, outputs } : { losses, weights, outputs, gradNorm }
   } catch (err) {
-    tf.dispose(losses)
+    tf.dispose([...losses, ...outputs])
     gradNorm?.dispose()
     throw err
   } finally {
@@ -95,7 +105,9 @@ function toNumbers(r: DeviceStepResult, values: ArrayLike<number>[], norm: Array
   values.forEach((v, m) => {
     loss += (r.weights[m] as number) * (v[0] as number)
   })
-  return norm === undefined ? { loss } : { loss, gradNorm: norm[0] as number }
+  const result: TrainStepResult = norm === undefined ? { loss } : { loss, gradNorm: norm[0] as number }
+  if (r.outputs.length > 0) result.outputs = r.outputs
+  return result
 }
 
 function disposeStep(r: DeviceStepResult): void {
@@ -198,45 +210,4 @@ export async function evaluateAsync<B>(
     weights += r.weight
   }
   return checkedMean(sum, weights, total)
-}
-
-export interface TrainOptions<B> {
-  epochs: number
-  /** First epoch number (1-based like main.py's `range(1, epochs+1)`); resume passes the next epoch. */
-  startEpoch?: number
-  /** The batches of one epoch. */
-  batches: (epoch: number) => Iterable<B>
-  /** One step on a batch; returns its loss (use `trainStepAsync`, or multi-device's data-parallel `step`, which is async). */
-  step: (batch: B, index: number, epoch: number) => number | Promise<number>
-  /** Called after every step: logging. */
-  onStep?: (info: { epoch: number; index: number; loss: number }) => void
-  /** Called after every epoch: validation, checkpointing, lr schedule. */
-  onEpochEnd?: (epoch: number) => void | Promise<void>
-  /** Stop after the current step (Ctrl-C); `train` then resolves with `{ stopped: true }`. */
-  signal?: AbortSignal
-}
-
-/**
- * The whole loop, flat: for each epoch, for each batch, step; then the epoch hook.
- *
- * ```ts
- * await train({ epochs: 2, batches: () => loader, step: async (b) => (await trainStepAsync({ ... })).loss, onEpochEnd: validate })
- * ```
- */
-export async function train<B>(options: TrainOptions<B>): Promise<{ stopped: boolean; epochsDone: number }> {
-  const start = options.startEpoch ?? 1
-  let epochsDone = 0
-  for (let epoch = start; epoch < start + options.epochs; epoch++) {
-    let index = 0
-    for (const batch of options.batches(epoch)) {
-      if (options.signal?.aborted) return { stopped: true, epochsDone }
-      const loss = await options.step(batch, index, epoch)
-      options.onStep?.({ epoch, index, loss })
-      index++
-    }
-    if (options.signal?.aborted) return { stopped: true, epochsDone }
-    await options.onEpochEnd?.(epoch)
-    epochsDone++
-  }
-  return { stopped: false, epochsDone }
 }

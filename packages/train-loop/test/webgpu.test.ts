@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { initBackend } from '@tinylab/multi-device'
-import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
+import '@tensorflow/tfjs-backend-cpu'
+import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '@tinylab/webgpu-backend'
 import { maxAbsDiff, relError } from '@tinylab/test-utils/close'
 import { accuracy, accuracyAsync, evaluateAsync, SGD, trainStep, trainStepAsync } from '../src/index'
 
@@ -10,6 +10,12 @@ import { accuracy, accuracyAsync, evaluateAsync, SGD, trainStep, trainStepAsync 
 // WebGPU and checks that the async step, on-device clipping, accuracy and evaluation give the cpu's numbers.
 
 const adapters = await listWebGpuAdapters()
+
+/** Dawn starts once per file; later tests switch back to it. */
+async function useWebGpu(): Promise<void> {
+  if (tf.findBackend('webgpu') === null) await startWebGpu()
+  else await tf.setBackend('webgpu')
+}
 const reason = adapters.length === 0 ? 'no WebGPU adapter on this machine (install Mesa lavapipe: mesa-vulkan-drivers)' : undefined
 if (reason !== undefined && process.env.CI === 'true') throw new Error('CI installs Mesa lavapipe: a WebGPU adapter must exist')
 
@@ -75,9 +81,9 @@ async function run(): Promise<RunResult> {
 
 describe.skipIf(reason !== undefined)(`train-loop on WebGPU${reason ? ` (skipped: ${reason})` : ''}`, () => {
   it('trainStepAsync (micro-batches, on-device clipping, momentum), accuracyAsync and evaluateAsync match the cpu backend', async () => {
-    await initBackend({ device: 'cpu' })
+    await tf.setBackend('cpu')
     const cpu = await run()
-    await initBackend({ device: 'webgpu' })
+    await useWebGpu()
     expect(tf.getBackend()).toBe('webgpu')
     const gpu = await run()
 
@@ -95,7 +101,7 @@ describe.skipIf(reason !== undefined)(`train-loop on WebGPU${reason ? ` (skipped
   })
 
   it('the sync trainStep and accuracy fail there with the message to read asynchronously, and leak nothing', async () => {
-    await initBackend({ device: 'webgpu' })
+    await useWebGpu()
     const before = tf.memory().numTensors
     const init = tf.zeros([FEATURES, CLASSES])
     const w = tf.variable(init, true, 'w-sync')

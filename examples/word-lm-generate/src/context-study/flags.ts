@@ -1,51 +1,57 @@
 /**
  * `pnpm wordlm context-study` flags, declared once: parser, defaults and `--help` come from this list. `--quick` swaps
- * in small models and a short budget (the `quick` column) for every flag the command line does not set itself.
+ * in small models and a short budget (`QUICK`) for every flag the command line does not set itself.
  */
-import type { FlagSpec, FlagValues } from '../cli-args'
-import { dest, parseFlags, UsageError } from '../cli-args'
+import { flagTable, parseFlags, UsageError, type FlagValues } from '@tinylab/cli-flags'
 import { DEVICES } from '../main-train'
 
-interface StudyFlagSpec extends FlagSpec {
-  /** The value under --quick, when it differs from the default. */
-  quick?: string | number | boolean
+export const STUDY_FLAGS = flagTable({
+  data: { names: ['--data'], type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
+  out: { names: ['--out'], type: 'string', default: 'context-study', help: 'folder for report.md, the plots, CSV and JSON (created; files in it are replaced)' },
+  checkpoints: { names: ['--checkpoints'], type: 'string', default: '', help: "load Transformer.pt, LSTM.pt, GCNN.pt from this folder instead of training ('' = train, saving them under --out/checkpoints)" },
+  quick: { names: ['--quick'], type: 'bool', help: 'CI mode: small models, a few batches, a slice of the test split' },
+  epochs: { names: ['--epochs'], type: 'int', min: 1, default: 1, help: 'training budget in epochs, the same for every model' },
+  max_batches: { names: ['--max-batches'], type: 'int', min: 0, default: 0, help: 'cap the budget at N training batches per model (0 = the whole --epochs)' },
+  batch_size: { names: ['--batch_size', '--batch-size'], type: 'int', min: 1, default: 20, help: 'training batch size' },
+  bptt: { names: ['--bptt'], type: 'int', min: 1, default: 128, help: "training sequence length: the Transformer's window, the longest context measured and the sensitivity window" },
+  emsize: { names: ['--emsize'], type: 'int', min: 1, default: 200, help: 'size of word embeddings (every model)' },
+  nhid: { names: ['--nhid'], type: 'int', min: 1, default: 200, help: 'hidden units per layer (every model)' },
+  nlayers: { names: ['--nlayers'], type: 'int', min: 1, default: 2, help: 'Transformer and LSTM layers' },
+  nhead: { names: ['--nhead'], type: 'int', min: 1, default: 2, help: 'Transformer attention heads' },
+  gcnn_layers: { names: ['--gcnn-layers'], type: 'int', min: 1, default: 4, help: 'GCNN gated convolution layers' },
+  kernel_size: { names: ['--kernel-size'], type: 'int', min: 1, default: 4, help: 'GCNN convolution width (receptive field: gcnn_layers·(kernel_size−1)+1 tokens)' },
+  lr_transformer: { names: ['--lr-transformer'], type: 'float', min: 0, default: 5, help: 'Transformer SGD learning rate (the reference run uses 5)' },
+  lr_lstm: { names: ['--lr-lstm'], type: 'float', min: 0, default: 20, help: "LSTM SGD learning rate (main.py's default)" },
+  lr_gcnn: { names: ['--lr-gcnn'], type: 'float', min: 0, default: 5, help: 'GCNN SGD learning rate' },
+  clip: { names: ['--clip'], type: 'float', min: 0, default: 0.25, help: 'gradient clipping' },
+  dropout: { names: ['--dropout'], type: 'float', default: 0.2, help: 'dropout (every model)' },
+  seed: { names: ['--seed'], type: 'int', default: 1111, help: 'random seed' },
+  eval_tokens: { names: ['--eval-tokens'], type: 'int', min: 0, default: 0, help: 'measure on the first N tokens of the test split (0 = all)' },
+  targets: { names: ['--targets'], type: 'int', min: 1, default: 2000, help: 'target tokens predicted at every context length' },
+  sensitivity_samples: { names: ['--sensitivity-samples'], type: 'int', min: 1, default: 200, help: 'sequences whose input gradients are averaged' },
+  device: { names: ['--device'], type: 'string', default: 'auto', help: 'TensorFlow.js backend', choices: DEVICES },
+})
+
+/** The defaults under --quick, where they differ. */
+const QUICK: Partial<FlagValues<typeof STUDY_FLAGS>> = {
+  max_batches: 60,
+  batch_size: 10,
+  bptt: 32,
+  emsize: 16,
+  nhid: 16,
+  gcnn_layers: 2,
+  kernel_size: 3,
+  dropout: 0,
+  eval_tokens: 4000,
+  targets: 100,
+  sensitivity_samples: 20,
 }
 
-export const STUDY_FLAGS: StudyFlagSpec[] = [
-  { name: '--data', type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
-  { name: '--out', type: 'string', default: 'context-study', help: 'folder for report.md, the plots, CSV and JSON (created; files in it are replaced)' },
-  { name: '--checkpoints', type: 'string', default: '', help: "load Transformer.pt, LSTM.pt, GCNN.pt from this folder instead of training ('' = train, saving them under --out/checkpoints)" },
-  { name: '--quick', type: 'bool', default: false, help: 'CI mode: small models, a few batches, a slice of the test split' },
-  { name: '--epochs', type: 'int', default: 1, help: 'training budget in epochs, the same for every model' },
-  { name: '--max-batches', type: 'int', default: 0, quick: 60, help: 'cap the budget at N training batches per model (0 = the whole --epochs)' },
-  { name: '--batch_size', aliases: ['--batch-size'], type: 'int', default: 20, quick: 10, help: 'training batch size' },
-  { name: '--bptt', type: 'int', default: 128, quick: 32, help: "training sequence length: the Transformer's window, the longest context measured and the sensitivity window" },
-  { name: '--emsize', type: 'int', default: 200, quick: 16, help: 'size of word embeddings (every model)' },
-  { name: '--nhid', type: 'int', default: 200, quick: 16, help: 'hidden units per layer (every model)' },
-  { name: '--nlayers', type: 'int', default: 2, help: 'Transformer and LSTM layers' },
-  { name: '--nhead', type: 'int', default: 2, help: 'Transformer attention heads' },
-  { name: '--gcnn-layers', type: 'int', default: 4, quick: 2, help: 'GCNN gated convolution layers' },
-  { name: '--kernel-size', type: 'int', default: 4, quick: 3, help: 'GCNN convolution width (receptive field: gcnn_layers·(kernel_size−1)+1 tokens)' },
-  { name: '--lr-transformer', type: 'float', default: 5, help: 'Transformer SGD learning rate (the reference run uses 5)' },
-  { name: '--lr-lstm', type: 'float', default: 20, help: "LSTM SGD learning rate (main.py's default)" },
-  { name: '--lr-gcnn', type: 'float', default: 5, help: 'GCNN SGD learning rate' },
-  { name: '--clip', type: 'float', default: 0.25, help: 'gradient clipping' },
-  { name: '--dropout', type: 'float', default: 0.2, quick: 0, help: 'dropout (every model)' },
-  { name: '--seed', type: 'int', default: 1111, help: 'random seed' },
-  { name: '--eval-tokens', type: 'int', default: 0, quick: 4000, help: 'measure on the first N tokens of the test split (0 = all)' },
-  { name: '--targets', type: 'int', default: 2000, quick: 100, help: 'target tokens predicted at every context length' },
-  { name: '--sensitivity-samples', type: 'int', default: 200, quick: 20, help: 'sequences whose input gradients are averaged' },
-  { name: '--device', type: 'string', default: 'auto', help: 'TensorFlow.js backend', choices: DEVICES },
-]
-
-/** The flags with --quick's defaults swapped in when `quick`. */
-export function studyFlagSpecs(quick: boolean): FlagSpec[] {
-  return STUDY_FLAGS.map(({ quick: q, ...spec }) => (quick && q !== undefined ? { ...spec, default: q } : spec))
-}
-
-/** The help lines: the flags, with --quick's values noted. */
-export function studyHelpSpecs(): FlagSpec[] {
-  return STUDY_FLAGS.map(({ quick: q, ...spec }) => (q === undefined ? spec : { ...spec, help: `${spec.help}; --quick: ${String(q)}` }))
+/** The help table: the flags, with --quick's values noted. */
+export function studyHelpFlags(): typeof STUDY_FLAGS {
+  const quick = QUICK as Record<string, unknown>
+  const entries = Object.entries(STUDY_FLAGS).map(([k, spec]) => [k, quick[k] === undefined ? spec : { ...spec, help: `${spec.help}; --quick: ${String(quick[k])}` }])
+  return Object.fromEntries(entries) as typeof STUDY_FLAGS
 }
 
 export interface StudySettings {
@@ -76,42 +82,18 @@ export interface StudySettings {
 /** Parses and checks the command line; bad values are UsageErrors naming the flag. */
 export function parseStudyFlags(argv: readonly string[]): StudySettings {
   const quick = argv.includes('--quick')
-  const a: FlagValues = parseFlags(argv, studyFlagSpecs(quick))
-  const atLeast = (min: number, names: string[]) => {
-    for (const n of names) {
-      if (!((a[n] as number) >= min)) {
-        const flag = STUDY_FLAGS.find((f) => dest(f.name) === n)?.name ?? n
-        throw new UsageError(`argument ${flag}: invalid value: ${a[n]} (must be >= ${min})`)
-      }
-    }
-  }
-  atLeast(1, ['epochs', 'batch_size', 'bptt', 'emsize', 'nhid', 'nlayers', 'nhead', 'gcnn_layers', 'kernel_size', 'targets', 'sensitivity_samples'])
-  atLeast(0, ['max_batches', 'eval_tokens', 'lr_transformer', 'lr_lstm', 'lr_gcnn', 'clip'])
-  if (!((a.dropout as number) >= 0 && (a.dropout as number) < 1)) throw new UsageError(`argument --dropout: invalid value: ${a.dropout} (must be in [0, 1))`)
-  if ((a.emsize as number) % (a.nhead as number) !== 0) throw new UsageError(`argument --nhead: ${a.nhead} must divide --emsize ${a.emsize}`)
+  const { values: a } = parseFlags(argv, STUDY_FLAGS, quick ? { defaults: QUICK } : {})
+  if (!(a.dropout >= 0 && a.dropout < 1)) throw new UsageError(`argument --dropout: invalid value: ${a.dropout} (must be in [0, 1))`)
+  if (a.emsize % a.nhead !== 0) throw new UsageError(`argument --nhead: ${a.nhead} must divide --emsize ${a.emsize}`)
   if (a.out === '') throw new UsageError('argument --out: must name a folder')
   return {
-    data: a.data as string,
-    out: a.out as string,
-    checkpoints: a.checkpoints as string,
-    quick,
-    epochs: a.epochs as number,
-    maxBatches: a.max_batches as number,
-    batchSize: a.batch_size as number,
-    bptt: a.bptt as number,
-    emsize: a.emsize as number,
-    nhid: a.nhid as number,
-    nlayers: a.nlayers as number,
-    nhead: a.nhead as number,
-    gcnnLayers: a.gcnn_layers as number,
-    kernelSize: a.kernel_size as number,
-    lr: { Transformer: a.lr_transformer as number, LSTM: a.lr_lstm as number, GCNN: a.lr_gcnn as number },
-    clip: a.clip as number,
-    dropout: a.dropout as number,
-    seed: a.seed as number,
-    evalTokens: a.eval_tokens as number,
-    targets: a.targets as number,
-    sensitivitySamples: a.sensitivity_samples as number,
-    device: a.device as string,
+    ...a,
+    maxBatches: a.max_batches,
+    batchSize: a.batch_size,
+    gcnnLayers: a.gcnn_layers,
+    kernelSize: a.kernel_size,
+    lr: { Transformer: a.lr_transformer, LSTM: a.lr_lstm, GCNN: a.lr_gcnn },
+    evalTokens: a.eval_tokens,
+    sensitivitySamples: a.sensitivity_samples,
   }
 }

@@ -8,11 +8,11 @@ import type { Device } from '@tinylab/multi-device'
 import { Corpus } from '@tinylab/wikitext-data'
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { helpText, UsageError } from '../cli-args'
+import { helpText, UsageError } from '@tinylab/cli-flags'
 import type { LanguageModel, ModelArgs } from '../model-io'
 import { buildModel, loadModel, saveModel } from '../model-io'
 import type { StudySettings } from './flags'
-import { parseStudyFlags, studyHelpSpecs } from './flags'
+import { parseStudyFlags, studyHelpFlags } from './flags'
 import { lossWithContext, sensitivityByDistance, targetPositions, testLoss } from './measure'
 import type { StudyModelName } from './probe'
 import { LSTM_FULL_WINDOW_FACTOR, probeFor, STUDY_MODELS } from './probe'
@@ -67,7 +67,7 @@ function trainingFromCheckpoint(ckpt: Record<string, unknown>): TrainingRecord |
 
 export async function contextStudyMain(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(helpText('pnpm wordlm context-study [flags]', `${QUESTION} Trains a Transformer, an LSTM and a gated CNN with the same budget and measures their use of context.`, studyHelpSpecs()))
+    console.log(helpText('pnpm wordlm context-study [flags]', `${QUESTION} Trains a Transformer, an LSTM and a gated CNN with the same budget and measures their use of context.`, studyHelpFlags()))
     return 0
   }
   const s = parseStudyFlags(argv)

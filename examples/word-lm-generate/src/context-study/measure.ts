@@ -4,9 +4,9 @@
  * Every target is the token at a position p of the stream; its context is the k tokens p−k … p−1.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { nllLoss, RNNModel } from '@tinylab/transformer-lm'
-import type { RNNHidden } from '@tinylab/transformer-lm'
-import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
+import { nllLoss } from '@tinylab/transformer-lm'
+import { batchify } from '@tinylab/wikitext-data'
+import { evaluateLm } from '../lm-loop'
 import type { ContextProbe } from './probe'
 
 const EVAL_BATCH_SIZE = 10 // main.py's eval_batch_size
@@ -22,29 +22,8 @@ const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve)
  * chunk, the Transformer and GCNN start every chunk afresh. Returns the mean NLL per token.
  */
 export async function testLoss(probe: ContextProbe, stream: Int32Array, bptt: number): Promise<number> {
-  const model = probe.model
-  const source = batchify(stream, EVAL_BATCH_SIZE)
-  let hidden: RNNHidden | undefined = model instanceof RNNModel ? model.initHidden(EVAL_BATCH_SIZE) : undefined
-  let total = 0
-  let rows = 0
-  for (const i of batchStarts(source, bptt)) {
-    const { data, target } = getBatch(source, i, bptt)
-    let loss: tf.Scalar
-    if (model instanceof RNNModel) {
-      const out = model.forward(data, { training: false, hidden: hidden! })
-      loss = nllLoss(out.logProbs, target)
-      tf.dispose([out.logProbs, hidden!.h, hidden!.c])
-      hidden = out.hidden
-    } else {
-      loss = tf.tidy(() => nllLoss(model.forward(data, { training: false }), target))
-    }
-    total += data.shape[0] * ((await loss.data())[0] as number)
-    rows += data.shape[0]
-    tf.dispose([loss, data, target])
-    await yieldToEvents()
-  }
-  if (hidden) tf.dispose([hidden.h, hidden.c])
-  return total / rows
+  const r = (await evaluateLm(probe.model, batchify(stream, EVAL_BATCH_SIZE), bptt)) as { total: number; rows: number }
+  return r.total / r.rows
 }
 
 /** `count` target positions spread evenly over [first, stream.length − 1], each with `first` tokens before it. */

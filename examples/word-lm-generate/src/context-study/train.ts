@@ -5,10 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ConsoleProgress } from '@tinylab/metrics-logger'
-import { SGD, trainStepAsync } from '@tinylab/train-loop'
-import { nllLoss, RNNModel } from '@tinylab/transformer-lm'
-import type { RNNHidden } from '@tinylab/transformer-lm'
+import { SGD } from '@tinylab/train-loop'
 import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
+import { lmTrainer } from '../lm-loop'
 import type { LanguageModel } from '../model-io'
 
 export interface TrainBudget {
@@ -36,38 +35,19 @@ export async function trainForBudget(model: LanguageModel, train: Int32Array, bu
   const source = batchify(train, budget.batchSize)
   const starts = batchStarts(source, budget.bptt)
   const total = budget.maxBatches > 0 ? Math.min(budget.maxBatches, budget.epochs * starts.length) : budget.epochs * starts.length
-  const params = model.parameters()
-  const sgd = new SGD(params, { lr: budget.lr })
+  const sgd = new SGD(model.parameters(), { lr: budget.lr })
+  const trainer = lmTrainer(model, sgd, budget.clip)
   const progress = new ConsoleProgress({ total, label: `train ${label}` })
   const losses: number[] = []
   let tokens = 0
   let seconds = 0
-  let hidden: RNNHidden | undefined
   for (let b = 0; b < total && !interrupted(); b++) {
     const epochBatch = b % starts.length
-    if (epochBatch === 0 && model instanceof RNNModel) {
-      if (hidden) tf.dispose([hidden.h, hidden.c])
-      hidden = model.initHidden(budget.batchSize)
-    }
+    if (epochBatch === 0) trainer.reset(budget.batchSize)
     const { data, target } = getBatch(source, starts[epochBatch] as number, budget.bptt)
     const t0 = performance.now()
-    let next: RNNHidden | undefined
-    const { loss } = await trainStepAsync({
-      params,
-      optimizer: sgd,
-      clipNorm: budget.clip,
-      loss: () => {
-        if (model instanceof RNNModel) {
-          const out = model.forward(data, { training: true, hidden: hidden! })
-          next = { h: tf.keep(out.hidden.h), ...(out.hidden.c ? { c: tf.keep(out.hidden.c) } : {}) }
-          return nllLoss(out.logProbs, target)
-        }
-        return nllLoss(model.forward(data, { training: true }), target)
-      },
-    })
+    const loss = await trainer.step(data, target)
     seconds += (performance.now() - t0) / 1000
-    if (hidden) tf.dispose([hidden.h, hidden.c])
-    hidden = next
     tokens += target.size
     tf.dispose([data, target])
     losses.push(loss)
@@ -75,7 +55,7 @@ export async function trainForBudget(model: LanguageModel, train: Int32Array, bu
     await new Promise<void>((resolve) => setImmediate(resolve))
   }
   progress.done()
-  if (hidden) tf.dispose([hidden.h, hidden.c])
+  trainer.dispose()
   sgd.dispose()
   const tail = losses.slice(-Math.max(1, Math.ceil(losses.length / 10)))
   return {

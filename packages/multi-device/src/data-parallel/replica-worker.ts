@@ -238,12 +238,10 @@ function scaleInto(into: Float32Array, offset: number, g: Float32Array, weight: 
 
 function tensorOf(shard: SharedShard): tf.Tensor {
   const size = sizeOf(shard.shape)
-  // Copied out of shared memory: some backends keep a reference to the array they are given.
-  const data =
-    shard.dtype === 'int32'
-      ? new Int32Array(shard.buffer, shard.offset * 4, size).slice()
-      : new Float32Array(shard.buffer, shard.offset * 4, size).slice()
-  return tf.tensor(data, shard.shape, shard.dtype)
+  const view = shard.dtype === 'int32' ? new Int32Array(shard.buffer, shard.offset * 4, size) : new Float32Array(shard.buffer, shard.offset * 4, size)
+  // wasm copies the values into its heap as the tensor is made; other backends may keep a reference to the array,
+  // and the shared buffer is rewritten by the next step.
+  return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shard.shape, shard.dtype)
 }
 
 function sizeOf(shape: readonly number[]): number {

@@ -9,7 +9,7 @@ import { initBackend } from '@tinylab/multi-device'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { requireTorchOrSkipReason, runPython } from '@tinylab/test-utils/torch'
 import { SGD_MOMENTUM } from '@tinylab/kernel-names'
-import { clipGradNorm, CosineAnnealingLR, SeededRng, SGD, StepLR } from '../src/index'
+import { clipGradNorm, CosineAnnealingLR, SeededRng, SGD, StepLR } from '@tinylab/train-loop'
 
 const reason = requireTorchOrSkipReason()
 // wasm+native needs @tinylab/native-cpu's addon (CI builds it; elsewhere the suite says why it skipped).

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { accuracyAsync } from './accuracy'
+import type { TrainableParam } from './sgd'
+import { type GradientApplier, trainStepAsync } from './train-step'
+
+/** A classifier whose forward returns logits `[N, C]`; the loss is applied outside (see `crossEntropy`). */
+export interface Classifier {
+  forward(x: tf.Tensor, options: { training: boolean }): tf.Tensor
+}
+
+/** One batch's mean loss and its top-k accuracies, in percent, one per k. */
+export interface BatchResult {
+  loss: number
+  acc: number[]
+}
+
+/**
+ * imagenet main.py's criterion, `nn.CrossEntropyLoss()`: the mean softmax cross-entropy of logits `[N, C]` (or
+ * `[..., C]`, flattened as `logits.view(-1, C)`) against integer labels.
+ *
+ * ```ts
+ * const loss = crossEntropy(tf.tensor2d([[2, 0]]), tf.tensor1d([0], 'int32')) // 0.1269
+ * ```
+ */
+export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const classes = logits.shape[logits.rank - 1] as number
+    const flat = logits.rank === 2 ? logits : tf.reshape(logits, [-1, classes])
+    const y = tf.reshape(tf.cast(labels, 'int32'), [-1]) as tf.Tensor1D
+    if (y.shape[0] !== flat.shape[0]) throw new Error(`crossEntropy: ${flat.shape[0]} logit rows but ${y.shape[0]} labels`)
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), flat) as tf.Scalar
+  })
+}
+
+export interface ClassifierStepOptions {
+  model: Classifier
+  params: readonly TrainableParam[]
+  optimizer: GradientApplier
+  /** Images per forward/backward; the gradients of the micro-batches accumulate to the batch's (default: the batch). */
+  microBatch?: number
+  /** The k of each returned accuracy (default [1]). */
+  topk?: readonly number[]
+}
+
+/**
+ * One SGD step of a classifier on a batch: forward (in micro-batches), `crossEntropy`, backward, update; the accuracy
+ * comes from the logits the step itself returns. Disposes nothing it was given.
+ */
+export async function classifierStep(options: ClassifierStepOptions, x: tf.Tensor, y: tf.Tensor1D): Promise<BatchResult> {
+  const n = y.shape[0]
+  const size = Math.min(options.microBatch ?? n, n)
+  const sizes: number[] = []
+  for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s))
+  const xs = sizes.length > 1 ? tf.split(x, sizes, 0) : [x]
+  const ys = sizes.length > 1 ? tf.split(y, sizes, 0) : [y]
+  let outputs: tf.Tensor[] = []
+  try {
+    const r = await trainStepAsync({
+      params: options.params,
+      optimizer: options.optimizer,
+      microBatches: sizes.length,
+      microWeights: sizes.map((s) => s / n),
+      loss: (m) => {
+        const output = options.model.forward(xs[m] as tf.Tensor, { training: true })
+        return { loss: crossEntropy(output, ys[m] as tf.Tensor), output }
+      },
+    })
+    outputs = r.outputs ?? []
+    const logits = (outputs.length > 1 ? tf.concat(outputs, 0) : outputs[0]) as tf.Tensor2D
+    const acc = await accuracyAsync(logits, y, options.topk ?? [1])
+    if (outputs.length > 1) logits.dispose()
+    return { loss: r.loss, acc }
+  } finally {
+    tf.dispose(outputs)
+    if (sizes.length > 1) tf.dispose([...xs, ...ys])
+  }
+}
+
+/** The loss and top-k accuracies of a batch in evaluation mode (no gradients); read back with `await data()`. */
+export async function evaluateBatch(model: Classifier, x: tf.Tensor, y: tf.Tensor1D, topk: readonly number[] = [1]): Promise<BatchResult> {
+  const { logits, loss } = tf.tidy(() => {
+    const logits = model.forward(x, { training: false }) as tf.Tensor2D
+    return { logits, loss: crossEntropy(logits, y) }
+  })
+  try {
+    return { loss: (await loss.data())[0] as number, acc: await accuracyAsync(logits, y, topk) }
+  } finally {
+    tf.dispose([logits, loss])
+  }
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, expect, it } from 'vitest'
-import '@tensorflow/tfjs-backend-cpu'
+import '../test/_tfjs'
 import { accuracy, accuracyAsync } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
 import { SeededRng } from '@tinylab/seeded-rng'

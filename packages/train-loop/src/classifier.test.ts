@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import '@tensorflow/tfjs-backend-cpu'
+import '../test/_tfjs'
 import { accuracy } from './accuracy'
 import { classifierStep, crossEntropy, evaluateBatch, type Classifier } from './classifier'
 import { evaluateEpoch, trainEpoch } from './epochs'

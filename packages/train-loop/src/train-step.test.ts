@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import '@tensorflow/tfjs-backend-cpu'
+import '../test/_tfjs'
 import { maxAbsDiff } from '@tinylab/test-utils/close'
 import { SGD } from './sgd'
 import { evaluate, evaluateAsync, trainStep, trainStepAsync } from './train-step'

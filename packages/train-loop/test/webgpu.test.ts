@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import '@tensorflow/tfjs-backend-cpu'
+import './_tfjs'
 import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '@tinylab/webgpu-backend'
 import { maxAbsDiff, relError } from '@tinylab/test-utils/close'
 import { accuracy, accuracyAsync, evaluateAsync, SGD, trainStep, trainStepAsync } from '../src/index'

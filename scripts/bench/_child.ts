@@ -26,9 +26,21 @@ export function runTsChild<T>(file: string, args: string[]): T {
   return lastJson<T>(res.stdout, `${path.basename(file)} ${args.join(' ')}`, res.status)
 }
 
+/**
+ * The environment for PyTorch's side of a benchmark: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines, pin
+ * OpenBLAS to slower kernels than it picks by itself, which would flatter every ratio against PyTorch.
+ */
+export function torchBenchEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete env['OPENBLAS_CORETYPE']
+  delete env['OPENBLAS_L2_SIZE']
+  return env
+}
+
 /** Runs Debian's python3 (the one with python3-torch) on a script given as a string. */
 export function runPython<T>(script: string, args: string[]): T {
   const res = spawnSync('/usr/bin/python3', ['-c', script, ...args], {
+    env: torchBenchEnv(),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'inherit'],

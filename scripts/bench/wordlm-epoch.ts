@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { REPO_ROOT, flag } from './_child'
+import { REPO_ROOT, flag, torchBenchEnv } from './_child'
 
 interface EpochLine {
   epoch: number
@@ -77,7 +77,7 @@ export async function run(args: string[]): Promise<void> {
   mkdirSync(out, { recursive: true })
   const models = path.join(os.tmpdir(), 'tinylab-wordlm-epoch')
   mkdirSync(models, { recursive: true })
-  const env = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads }
+  const env = torchBenchEnv({ OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads })
   const maxBatches = flag(args, 'max-batches') // a quick check of this script; the benchmark itself runs whole epochs
   const common = ['--data', data, '--model', 'Transformer', '--lr', '5', '--epochs', epochs, ...(maxBatches ? ['--max-batches', maxBatches] : [])]
 

@@ -13,6 +13,7 @@ import { initBackend } from '@tinylab/multi-device'
 import { SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, TransformerModel } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, Corpus, getBatch } from '@tinylab/wikitext-data'
+import { torchBenchEnv } from './_child'
 import { profileStep } from './_profile'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -54,7 +55,7 @@ export async function run(args: string[]): Promise<void> {
     const out = execFileSync(
       '/usr/bin/python3',
       [path.join(ROOT, 'examples/word-lm-generate/reference/main.py'), '--data', data, '--model', 'Transformer', '--lr', '5', '--threads', String(threads), '--time-steps', String(steps)],
-      { env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }, encoding: 'utf8' },
+      { env: torchBenchEnv({ OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }), encoding: 'utf8' },
     )
     return (JSON.parse(out.trim().split('\n').pop() as string) as { ms_per_batch: number }).ms_per_batch
   }

@@ -159,7 +159,7 @@ async function torchRow(model: BenchModel, batch: number, cores: number, rows: D
     note: '',
   })
   try {
-    const out = JSON.parse((await runPython(script, [String(batch)], { threads: cores })).trim().split('\n').pop() as string) as { ms: number; cpuMs: number; version: string; steps: number }
+    const out = JSON.parse((await runPython(script, [String(batch)], { threads: cores, benchmark: true })).trim().split('\n').pop() as string) as { ms: number; cpuMs: number; version: string; steps: number }
     const items = model === 'resnet18' ? batch : batch * LM.bptt
     const perEpoch = model === 'resnet18' ? 100_000 / batch : 2_983
     const reference = rows.find((r) => r.msPerStep !== undefined)?.msPerStep

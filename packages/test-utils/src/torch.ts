@@ -38,8 +38,10 @@ export function requireTorchOrSkipReason(): string | undefined {
 /**
  * Runs a Python script with Debian's interpreter, torch limited to `threads` threads, and returns its stdout.
  * Exchange large tensors through files (safetensors or raw float32) the script writes; keep stdout for JSON.
+ * `benchmark: true` drops OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some machines set and which pin OpenBLAS to
+ * slower kernels: a speed ratio must meet PyTorch at its own best (tests keep the environment as it is).
  */
-export function runPython(script: string, args: string[] = [], options: { threads?: number; timeoutMs?: number } = {}): Promise<string> {
+export function runPython(script: string, args: string[] = [], options: { threads?: number; timeoutMs?: number; benchmark?: boolean } = {}): Promise<string> {
   if (!existsSync(DEBIAN_PYTHON)) return Promise.reject(new Error(`${DEBIAN_PYTHON} not found`))
   const threads = String(options.threads ?? 2)
   return new Promise((resolve, reject) => {
@@ -49,7 +51,7 @@ export function runPython(script: string, args: string[] = [], options: { thread
       {
         timeout: options.timeoutMs ?? 600_000,
         maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, PYTHONHASHSEED: '0' },
+        env: pythonEnv(threads, options.benchmark ?? false),
       },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
@@ -57,4 +59,13 @@ export function runPython(script: string, args: string[] = [], options: { thread
       },
     )
   })
+}
+
+function pythonEnv(threads: string, benchmark: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, PYTHONHASHSEED: '0' }
+  if (benchmark) {
+    delete env['OPENBLAS_CORETYPE']
+    delete env['OPENBLAS_L2_SIZE']
+  }
+  return env
 }

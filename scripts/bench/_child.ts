@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { torchBenchEnv } from '@tinylab/test-utils/torch'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const REPO_ROOT = path.resolve(here, '../..')
@@ -24,17 +25,6 @@ export function runTsChild<T>(file: string, args: string[]): T {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return lastJson<T>(res.stdout, `${path.basename(file)} ${args.join(' ')}`, res.status)
-}
-
-/**
- * The environment for PyTorch's side of a benchmark: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines, pin
- * OpenBLAS to slower kernels than it picks by itself, which would flatter every ratio against PyTorch.
- */
-export function torchBenchEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
-  delete env['OPENBLAS_CORETYPE']
-  delete env['OPENBLAS_L2_SIZE']
-  return env
 }
 
 /** Runs Debian's python3 (the one with python3-torch) on a script given as a string. */

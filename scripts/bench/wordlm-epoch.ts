@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { REPO_ROOT, flag, torchBenchEnv } from './_child'
+import { REPO_ROOT, flag } from './_child'
+import { torchBenchEnv } from '@tinylab/test-utils/torch'
 
 interface EpochLine {
   epoch: number

@@ -13,7 +13,7 @@ import { initBackend } from '@tinylab/multi-device'
 import { SGD, trainStepAsync } from '@tinylab/train-loop'
 import { nllLoss, TransformerModel } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, Corpus, getBatch } from '@tinylab/wikitext-data'
-import { torchBenchEnv } from './_child'
+import { torchBenchEnv } from '@tinylab/test-utils/torch'
 import { profileStep } from './_profile'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

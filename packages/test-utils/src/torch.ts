@@ -62,10 +62,17 @@ export function runPython(script: string, args: string[] = [], options: { thread
 }
 
 function pythonEnv(threads: string, benchmark: boolean): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, PYTHONHASHSEED: '0' }
-  if (benchmark) {
-    delete env['OPENBLAS_CORETYPE']
-    delete env['OPENBLAS_L2_SIZE']
-  }
+  const extra = { OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, PYTHONHASHSEED: '0' }
+  return benchmark ? torchBenchEnv(extra) : { ...process.env, ...extra }
+}
+
+/**
+ * The environment for PyTorch's side of a benchmark: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines, pin
+ * OpenBLAS to slower kernels than it picks by itself, which would flatter every ratio against PyTorch.
+ */
+export function torchBenchEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete env['OPENBLAS_CORETYPE']
+  delete env['OPENBLAS_L2_SIZE']
   return env
 }

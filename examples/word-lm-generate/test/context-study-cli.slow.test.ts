@@ -3,10 +3,10 @@
 // written, the GCNN's measured sensitivity is exactly zero from its receptive field on and the Transformer's is not,
 // and --checkpoints reloads the three saved models to the same test losses. Slow file: two runs of three models.
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { REPO_ROOT, SHARED_DATA, sharedDataSkipReason } from '@tinylab/test-utils/paths'
 import { contextStudyMain } from '../src/context-study/main'
 import type { StudyResults } from '../src/context-study/report'
@@ -59,6 +59,8 @@ describe.skipIf(!!sharedDataSkipReason('wikitext-2'))('pnpm wordlm context-study
     expect(lossCsv).toHaveLength(1 + 3 * 7) // k = 1 … 32 and the full window, per model
     expect(readFileSync(path.join(out, 'sensitivity.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 3 * 32)
     expect(results.models.map((m) => [m.name, m.training?.batches, m.training?.tokens])).toEqual(['Transformer', 'LSTM', 'GCNN'].map((n) => [n, 4, 4 * 10 * 32]))
+    for (const m of results.models) expect(m.timedTokensPerSecond, m.name).toBeGreaterThan(0)
+    expect(report).toMatch(/\| Transformer \|.*\| \d+\.\d\d → \d+\.\d\d \| [\d,]+ \| [\d,]+ \|/)
   })
 
   it("measures the GCNN's sensitivity as exactly zero beyond its receptive field, and the Transformer's as non-zero", () => {
@@ -76,5 +78,21 @@ describe.skipIf(!!sharedDataSkipReason('wikitext-2'))('pnpm wordlm context-study
     const reloaded = JSON.parse(readFileSync(path.join(again, 'results.json'), 'utf8')) as StudyResults
     expect(reloaded.models.map((m) => m.testLoss)).toEqual(results.models.map((m) => m.testLoss))
     expect(reloaded.models.map((m) => m.training)).toEqual(results.models.map((m) => m.training))
+  })
+
+  it('a rerun into the same --out reuses the models trained there and trains none again', async () => {
+    const checkpoint = (name: string) => path.join(out, 'checkpoints', `${name}.pt`)
+    const written = ['Transformer', 'LSTM', 'GCNN'].map((name) => statSync(checkpoint(name)).mtimeMs)
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      expect(await contextStudyMain(['--data', data, '--out', out, ...FLAGS])).toBe(0)
+      const lines = log.mock.calls.map((c) => String(c[0]))
+      for (const name of ['Transformer', 'LSTM', 'GCNN']) expect(lines).toContain(`${name}: reusing ${checkpoint(name)} (4 batches, trained by an earlier run with these settings)`)
+    } finally {
+      log.mockRestore()
+    }
+    const rerun = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as StudyResults
+    expect(rerun.models.map((m) => m.testLoss)).toEqual(results.models.map((m) => m.testLoss))
+    expect(['Transformer', 'LSTM', 'GCNN'].map((name) => statSync(checkpoint(name)).mtimeMs)).toEqual(written)
   })
 })

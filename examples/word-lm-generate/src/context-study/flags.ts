@@ -29,6 +29,8 @@ export const STUDY_FLAGS = flagTable({
   eval_tokens: { names: ['--eval-tokens'], type: 'int', min: 0, default: 0, help: 'measure on the first N tokens of the test split (0 = all)' },
   targets: { names: ['--targets'], type: 'int', min: 1, default: 2000, help: 'target tokens predicted at every context length' },
   sensitivity_samples: { names: ['--sensitivity-samples'], type: 'int', min: 1, default: 200, help: 'sequences whose input gradients are averaged' },
+  speed_steps: { names: ['--speed-steps'], type: 'int', min: 0, default: 4, help: 'training steps per model and round timed in the same run for a fair tokens/s comparison (0 = skip)' },
+  speed_rounds: { names: ['--speed-rounds'], type: 'int', min: 1, default: 2, help: 'alternating rounds of that timing; the best round counts' },
   device: { names: ['--device'], type: 'string', default: 'auto', help: 'TensorFlow.js backend', choices: DEVICES },
 })
 
@@ -45,6 +47,8 @@ const QUICK: Partial<FlagValues<typeof STUDY_FLAGS>> = {
   eval_tokens: 4000,
   targets: 100,
   sensitivity_samples: 20,
+  speed_steps: 1,
+  speed_rounds: 1,
 }
 
 /** The help table: the flags, with --quick's values noted. */
@@ -76,6 +80,8 @@ export interface StudySettings {
   evalTokens: number
   targets: number
   sensitivitySamples: number
+  speedSteps: number
+  speedRounds: number
   device: string
 }
 
@@ -95,5 +101,7 @@ export function parseStudyFlags(argv: readonly string[]): StudySettings {
     lr: { Transformer: a.lr_transformer, LSTM: a.lr_lstm, GCNN: a.lr_gcnn },
     evalTokens: a.eval_tokens,
     sensitivitySamples: a.sensitivity_samples,
+    speedSteps: a.speed_steps,
+    speedRounds: a.speed_rounds,
   }
 }

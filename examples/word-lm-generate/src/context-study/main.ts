@@ -18,7 +18,8 @@ import type { StudyModelName } from './probe'
 import { LSTM_FULL_WINDOW_FACTOR, probeFor, STUDY_MODELS } from './probe'
 import type { ModelResult, StudyResults, TrainingRecord } from './report'
 import { QUESTION, writeReport } from './report'
-import { trainForBudget } from './train'
+import { budgetBatches, timeTrainingSteps, trainForBudget } from './train'
+import type { TrainBudget } from './train'
 
 const CONTEXTS = [1, 2, 4, 8, 16, 32, 64, 128]
 
@@ -62,7 +63,26 @@ function trainingFromCheckpoint(ckpt: Record<string, unknown>): TrainingRecord |
   const r = t as Record<string, unknown>
   const keys = ['batches', 'tokens', 'seconds', 'batchesPerEpoch', 'lr', 'finalLoss'] as const
   if (!keys.every((k) => typeof r[k] === 'number')) return undefined
-  return Object.fromEntries(keys.map((k) => [k, r[k] as number])) as unknown as TrainingRecord
+  const record = Object.fromEntries(keys.map((k) => [k, r[k] as number])) as unknown as TrainingRecord
+  const load = r['loadAverage']
+  if (Array.isArray(load) && load.length === 2 && load.every((v) => typeof v === 'number')) record.loadAverage = [load[0] as number, load[1] as number]
+  return record
+}
+
+const sameArgs = (a: ModelArgs, b: ModelArgs) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort())
+
+/**
+ * A model this command already trained into --out/checkpoints with the same settings and the whole budget, so an
+ * interrupted or repeated study trains only what is missing; undefined when there is none (or it differs).
+ */
+async function reusableCheckpoint(file: string, args: ModelArgs, budget: TrainBudget, batches: number): Promise<{ model: LanguageModel; training: TrainingRecord } | undefined> {
+  if (!existsSync(file)) return undefined
+  const loaded = await loadModel(file)
+  const training = trainingFromCheckpoint(loaded.checkpoint)
+  if (sameArgs(loaded.args, args) && training !== undefined && training.batches === batches && training.lr === budget.lr) return { model: loaded.model, training }
+  loaded.model.dispose()
+  console.error(`${file}: trained with other settings or interrupted; training again`)
+  return undefined
 }
 
 export async function contextStudyMain(argv: string[]): Promise<number> {
@@ -91,7 +111,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
   const results: ModelResult[] = []
   try {
     for (const name of STUDY_MODELS) {
-      let model: LanguageModel
+      let model: LanguageModel | undefined
       let training: TrainingRecord | undefined
       if (s.checkpoints !== '') {
         const loaded = await loadModel(path.join(s.checkpoints, `${name}.pt`))
@@ -100,10 +120,20 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
         training = trainingFromCheckpoint(loaded.checkpoint)
       } else {
         const args = modelArgs(name, s, ntokens)
+        const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
+        const file = path.join(s.out, 'checkpoints', `${name}.pt`)
+        const reused = await reusableCheckpoint(file, args, budget, budgetBatches(corpus.train, budget))
+        if (reused) {
+          console.error(`${name}: reusing ${file} (${reused.training.batches} batches, trained by an earlier run with these settings)`)
+          ;({ model, training } = reused)
+        }
+      }
+      if (model === undefined) {
+        const args = modelArgs(name, s, ntokens)
         model = buildModel(args)
         const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
         const stats = await trainForBudget(model, corpus.train, budget, name, () => interrupted)
-        training = { batches: stats.batches, tokens: stats.tokens, seconds: stats.seconds, batchesPerEpoch: stats.batchesPerEpoch, lr: budget.lr, finalLoss: stats.finalLoss }
+        training = { batches: stats.batches, tokens: stats.tokens, seconds: stats.seconds, batchesPerEpoch: stats.batchesPerEpoch, lr: budget.lr, finalLoss: stats.finalLoss, loadAverage: stats.loadAverage }
         const file = path.join(s.out, 'checkpoints', `${name}.pt`)
         await saveModel(file, model, args, { study_training: { ...training } })
         console.error(`${name}: ${stats.batches} batches in ${stats.seconds.toFixed(1)}s, saved ${file}`)
@@ -131,6 +161,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
         windowNote: probe.windowNote,
         receptiveField: probe.receptiveField,
         training,
+        timedTokensPerSecond: undefined,
         testLoss: loss,
         lossVsContext,
         sensitivity: [...sensitivity],
@@ -142,6 +173,11 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
         console.error('wordlm: interrupted during the measurements; nothing written')
         return 130
       }
+    }
+    if (s.speedSteps > 0 && !interrupted) {
+      const builders = Object.fromEntries(STUDY_MODELS.map((name) => [name, () => buildModel(modelArgs(name, s, ntokens))]))
+      const rates = await timeTrainingSteps(builders, corpus.train, { batchSize: s.batchSize, bptt: s.bptt, lr: s.lr.Transformer, clip: s.clip }, s.speedSteps, s.speedRounds)
+      for (const r of results) r.timedTokensPerSecond = rates[r.name]
     }
   } finally {
     process.off('SIGINT', onSigint)
@@ -157,6 +193,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
     quick: s.quick,
     backend: backend.backend,
     budget: budgetText,
+    timing: s.speedSteps > 0 ? `${s.speedRounds} alternating round(s) of ${s.speedSteps} training steps of a fresh ${s.batchSize}×${s.bptt} model after one warm-up step, best round` : 'not timed (--speed-steps 0)',
     evaluation: { testTokens: stream.length, targets: targets.length, sensitivitySamples: samples.length, window: s.bptt, contexts },
     models: results,
   }

@@ -15,6 +15,8 @@ export interface TrainingRecord {
   batchesPerEpoch: number
   lr: number
   finalLoss: number
+  /** 1-minute load average when training started and ended (absent in checkpoints that did not record it). */
+  loadAverage?: [number, number]
 }
 
 export interface ModelResult {
@@ -27,6 +29,8 @@ export interface ModelResult {
   receptiveField: number | undefined
   /** undefined: loaded from a checkpoint that does not record its training. */
   training: TrainingRecord | undefined
+  /** Training tokens/s timed in the same run for every model (alternating rounds); undefined when not timed. */
+  timedTokensPerSecond: number | undefined
   testLoss: number
   /** Mean NLL of the same targets with the context cut to k tokens; `full` marks the model's full window. */
   lossVsContext: { k: number; full: boolean; loss: number }[]
@@ -40,6 +44,8 @@ export interface StudyResults {
   quick: boolean
   backend: string
   budget: string
+  /** How the same-run training speed was timed, e.g. '2 alternating rounds of 4 steps, best round'. */
+  timing: string
   evaluation: { testTokens: number; targets: number; sensitivitySamples: number; window: number; contexts: number[] }
   models: ModelResult[]
 }
@@ -155,7 +161,7 @@ function markdown(r: StudyResults): string {
     '## Models',
     '',
     ...table(
-      ['model', 'parameters', 'non-embedding parameters', 'full window (tokens)', 'train batches', 'train time (s)', 'time per epoch (s)', 'tokens/s', 'test loss', 'test ppl'],
+      ['model', 'parameters', 'non-embedding parameters', 'full window (tokens)', 'train batches', 'train time (s)', 'time per epoch (s)', 'load during training', 'tokens/s (training)', 'tokens/s (same-run timing)', 'test loss', 'test ppl'],
       r.models.map((m) => [
         m.name,
         int(m.parameters),
@@ -164,13 +170,17 @@ function markdown(r: StudyResults): string {
         m.training ? int(m.training.batches) : 'n/a',
         m.training ? fmt(m.training.seconds, 1) : 'n/a',
         m.training ? fmt(secondsPerEpoch(m.training), 0) + (m.training.batches < m.training.batchesPerEpoch ? ' (est.)' : '') : 'n/a',
+        m.training?.loadAverage ? `${fmt(m.training.loadAverage[0], 2)} → ${fmt(m.training.loadAverage[1], 2)}` : 'not recorded',
         m.training ? int(m.training.tokens / m.training.seconds) : 'n/a',
+        m.timedTokensPerSecond !== undefined ? int(m.timedTokensPerSecond) : 'n/a',
         fmt(m.testLoss),
         fmt(Math.exp(m.testLoss), 2),
       ]),
     ),
     '',
-    'Time per epoch marked (est.) is the measured time scaled to a full epoch. Tokens/s: training tokens over training step time, on this device.',
+    'Time per epoch marked (est.) is the measured time scaled to a full epoch. Tokens/s (training): training tokens over training step time, on this device, ' +
+      'under whatever load the machine had then (1-minute load average at the start and end of training). ' +
+      `Tokens/s (same-run timing): every model timed in this run under the same conditions, ${r.timing}; use this column to compare the models' speed.`,
     '',
     '## Loss vs context length',
     '',
@@ -249,10 +259,10 @@ export function writeReport(out: string, r: StudyResults): string[] {
     [
       'models.csv',
       csv(
-        ['model', 'parameters', 'non_embedding_parameters', 'full_window', 'receptive_field', 'train_batches', 'train_tokens', 'train_seconds', 'seconds_per_epoch', 'tokens_per_second', 'test_loss', 'test_perplexity'],
+        ['model', 'parameters', 'non_embedding_parameters', 'full_window', 'receptive_field', 'train_batches', 'train_tokens', 'train_seconds', 'seconds_per_epoch', 'tokens_per_second', 'timed_tokens_per_second', 'test_loss', 'test_perplexity'],
         r.models.map((m) => [
           m.name, m.parameters, m.coreParameters, m.fullWindow, m.receptiveField ?? '',
-          m.training?.batches ?? '', m.training?.tokens ?? '', m.training?.seconds ?? '', m.training ? secondsPerEpoch(m.training) : '', m.training ? m.training.tokens / m.training.seconds : '',
+          m.training?.batches ?? '', m.training?.tokens ?? '', m.training?.seconds ?? '', m.training ? secondsPerEpoch(m.training) : '', m.training ? m.training.tokens / m.training.seconds : '', m.timedTokensPerSecond ?? '',
           m.testLoss, Math.exp(m.testLoss),
         ]),
       ),

@@ -9,6 +9,7 @@ import { SGD } from '@tinylab/train-loop'
 import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
 import { lmTrainer } from '../lm-loop'
 import type { LanguageModel } from '../model-io'
+import { loadavg } from 'node:os'
 
 export interface TrainBudget {
   epochs: number
@@ -28,16 +29,25 @@ export interface TrainStats {
   batchesPerEpoch: number
   /** Mean training loss over the last tenth of the batches. */
   finalLoss: number
+  /** The machine's 1-minute load average when training started and ended: other work slows the times above. */
+  loadAverage: [number, number]
   interrupted: boolean
+}
+
+/** How many training batches the budget amounts to on this training split. */
+export function budgetBatches(train: Int32Array, budget: Pick<TrainBudget, 'epochs' | 'maxBatches' | 'batchSize' | 'bptt'>): number {
+  const perEpoch = batchStarts(batchify(train, budget.batchSize), budget.bptt).length
+  return budget.maxBatches > 0 ? Math.min(budget.maxBatches, budget.epochs * perEpoch) : budget.epochs * perEpoch
 }
 
 export async function trainForBudget(model: LanguageModel, train: Int32Array, budget: TrainBudget, label: string, interrupted: () => boolean): Promise<TrainStats> {
   const source = batchify(train, budget.batchSize)
   const starts = batchStarts(source, budget.bptt)
-  const total = budget.maxBatches > 0 ? Math.min(budget.maxBatches, budget.epochs * starts.length) : budget.epochs * starts.length
+  const total = budgetBatches(train, budget)
   const sgd = new SGD(model.parameters(), { lr: budget.lr })
   const trainer = lmTrainer(model, sgd, budget.clip)
   const progress = new ConsoleProgress({ total, label: `train ${label}` })
+  const loadAtStart = loadavg()[0] as number
   const losses: number[] = []
   let tokens = 0
   let seconds = 0
@@ -64,6 +74,42 @@ export async function trainForBudget(model: LanguageModel, train: Int32Array, bu
     seconds,
     batchesPerEpoch: starts.length,
     finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    loadAverage: [loadAtStart, loadavg()[0] as number],
     interrupted: interrupted(),
   }
+}
+
+/**
+ * Training tokens/s of each model, timed in the same run under the same conditions: `rounds` rounds that alternate the
+ * models, each timing `steps` steps of a freshly built model after one warm-up step; the best round counts. Unlike the
+ * training time, which depends on what else ran during each model's epoch, these figures compare the models fairly.
+ */
+export async function timeTrainingSteps(build: Record<string, () => LanguageModel>, train: Int32Array, budget: Pick<TrainBudget, 'batchSize' | 'bptt' | 'lr' | 'clip'>, steps: number, rounds: number): Promise<Record<string, number>> {
+  const source = batchify(train, budget.batchSize)
+  const starts = batchStarts(source, budget.bptt)
+  const best: Record<string, number> = {}
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, make] of Object.entries(build)) {
+      const model = make()
+      const sgd = new SGD(model.parameters(), { lr: budget.lr })
+      const trainer = lmTrainer(model, sgd, budget.clip)
+      trainer.reset(budget.batchSize)
+      let tokens = 0
+      let t0 = 0
+      for (let b = 0; b <= steps; b++) {
+        if (b === 1) t0 = performance.now()
+        const { data, target } = getBatch(source, starts[b % starts.length] as number, budget.bptt)
+        await trainer.step(data, target)
+        if (b > 0) tokens += target.size
+        tf.dispose([data, target])
+      }
+      const rate = tokens / ((performance.now() - t0) / 1000)
+      best[name] = Math.max(best[name] ?? 0, rate)
+      trainer.dispose()
+      sgd.dispose()
+      model.dispose()
+      console.error(`timing round ${round + 1}/${rounds}: ${name} ${Math.round(rate)} tokens/s (load ${(loadavg()[0] as number).toFixed(2)})`)
+    }
+  }
+  return best
 }

@@ -5,22 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { Replica, ReplicaContext } from '@tinylab/multi-device'
-import { TransformerModel, nllLoss } from '@tinylab/transformer-lm'
-
-export interface TransformerReplicaOptions {
-  ntoken: number
-  ninp: number
-  nhead: number
-  nhid: number
-  nlayers: number
-  dropout: number
-  /** Dropout inside the encoder layers (model.py: 0.1; tests set 0 to compare with one replica exactly). */
-  layerDropout?: number
-  seed: number
-}
+import { type TransformerConfig, TransformerModel, nllLoss } from '@tinylab/transformer-lm'
 
 /** x: `[seqLen, batch/N]` token ids, y: the targets in the same layout. Dropout is seeded per replica (seed + rank). */
-export function transformerReplica(options: TransformerReplicaOptions, context: ReplicaContext): Replica {
+export function transformerReplica(options: TransformerConfig & { seed: number }, context: ReplicaContext): Replica {
   const model = new TransformerModel({ ...options, seed: options.seed + context.rank })
   return {
     parameters: () => model.parameters(),

@@ -9,8 +9,8 @@ import { Corpus } from '@tinylab/wikitext-data'
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { helpText, UsageError } from '@tinylab/cli-flags'
-import type { LanguageModel, ModelArgs } from '../model-io'
-import { buildModel, loadModel, saveModel } from '../model-io'
+import type { LanguageModel, ModelArgs } from '@tinylab/transformer-lm'
+import { buildLanguageModel, loadLanguageModel, saveLanguageModel } from '@tinylab/transformer-lm'
 import type { StudySettings } from './flags'
 import { parseStudyFlags, studyHelpFlags } from './flags'
 import { lossWithContext, sensitivityByDistance, targetPositions, testLoss } from './measure'
@@ -94,18 +94,18 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
       let model: LanguageModel
       let training: TrainingRecord | undefined
       if (s.checkpoints !== '') {
-        const loaded = await loadModel(path.join(s.checkpoints, `${name}.pt`))
+        const loaded = await loadLanguageModel(path.join(s.checkpoints, `${name}.pt`))
         if (loaded.args.ntokens !== ntokens) throw new Error(`${path.join(s.checkpoints, `${name}.pt`)}: the model has ${loaded.args.ntokens} words, --data ${s.data} has ${ntokens}`)
         model = loaded.model
         training = trainingFromCheckpoint(loaded.checkpoint)
       } else {
         const args = modelArgs(name, s, ntokens)
-        model = buildModel(args)
+        model = buildLanguageModel(args)
         const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
         const stats = await trainForBudget(model, corpus.train, budget, name, () => interrupted)
         training = { batches: stats.batches, tokens: stats.tokens, seconds: stats.seconds, batchesPerEpoch: stats.batchesPerEpoch, lr: budget.lr, finalLoss: stats.finalLoss }
         const file = path.join(s.out, 'checkpoints', `${name}.pt`)
-        await saveModel(file, model, args, { study_training: { ...training } })
+        await saveLanguageModel(file, model, args, { study_training: { ...training } })
         console.error(`${name}: ${stats.batches} batches in ${stats.seconds.toFixed(1)}s, saved ${file}`)
         if (stats.interrupted) {
           console.error(`wordlm: interrupted; the ${name} checkpoint holds its ${stats.batches} batches. Finish with --checkpoints once all three are trained.`)

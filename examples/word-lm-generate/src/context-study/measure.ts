@@ -4,9 +4,8 @@
  * Every target is the token at a position p of the stream; its context is the k tokens p−k … p−1.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { nllLoss } from '@tinylab/transformer-lm'
-import { batchify } from '@tinylab/wikitext-data'
-import { evaluateLm } from '../lm-loop'
+import { evaluateLm, nllLoss } from '@tinylab/transformer-lm'
+import { batchify, bpttBatches } from '@tinylab/wikitext-data'
 import type { ContextProbe } from './probe'
 
 const EVAL_BATCH_SIZE = 10 // main.py's eval_batch_size
@@ -22,7 +21,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve)
  * chunk, the Transformer and GCNN start every chunk afresh. Returns the mean NLL per token.
  */
 export async function testLoss(probe: ContextProbe, stream: Int32Array, bptt: number): Promise<number> {
-  const r = (await evaluateLm(probe.model, batchify(stream, EVAL_BATCH_SIZE), bptt)) as { total: number; rows: number }
+  const r = (await evaluateLm(probe.model, bpttBatches(batchify(stream, EVAL_BATCH_SIZE), bptt))) as { total: number; rows: number }
   return r.total / r.rows
 }
 

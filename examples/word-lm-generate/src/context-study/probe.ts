@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { GCNNModel, RNNModel } from '@tinylab/transformer-lm'
-import type { LanguageModel } from '../model-io'
+import type { LanguageModel } from '@tinylab/transformer-lm'
 
 export type StudyModelName = 'Transformer' | 'LSTM' | 'GCNN'
 export const STUDY_MODELS: readonly StudyModelName[] = ['Transformer', 'LSTM', 'GCNN']

@@ -13,7 +13,6 @@ import { checkOutputFile, formatForPath, loadCheckpoint, loadStateDict } from '@
 import { buildLanguageModel, DEFAULT_KERNEL_SIZE, evaluateLm, LANGUAGE_MODELS, lmTrainer, type ModelArgs, RNNModel, saveLanguageModel } from '@tinylab/transformer-lm'
 import { batchifySplit, batchStarts, bpttBatches, Corpus, getBatch, numBatches, type TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { compiledLmStep } from './compiled-train-step'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
@@ -204,9 +203,10 @@ async function startReplicas(devices: number, device: Device, m: ModelArgs, para
     replicas: devices,
     device,
     replica: {
-      module: fileURLToPath(new URL('./replica.ts', import.meta.url)),
+      module: '@tinylab/transformer-lm',
       export: 'transformerReplica',
       options: { ntoken: m.ntokens, ninp: m.emsize, nhead: m.nhead, nhid: m.nhid, nlayers: m.nlayers, dropout: m.dropout, seed: m.seed },
+      from: import.meta.url,
     },
     batchAxis: 1,
   })

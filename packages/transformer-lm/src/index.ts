@@ -14,3 +14,5 @@ export { buildLanguageModel, DEFAULT_KERNEL_SIZE, LANGUAGE_MODELS, loadLanguageM
 export type { LanguageModel, ModelArgs } from './language-model'
 export { evaluateLm, lmTrainer } from './lm-training'
 export type { LmBatch, LmTrainer } from './lm-training'
+export { transformerReplica } from './replica'
+export type { LmReplica } from './replica'

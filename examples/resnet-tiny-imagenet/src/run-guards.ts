@@ -3,36 +3,21 @@
  * a resumed or pretrained checkpoint against the selection, and every output folder.
  */
 import path from 'node:path'
-import { type CheckpointValue, checkOutputFile, prepareOutputDir } from '@tinylab/checkpoint-io'
+import { checkOutputFile, prepareOutputDir } from '@tinylab/checkpoint-io'
 import { UsageError } from '@tinylab/cli-flags'
+import { classChange } from '@tinylab/tiny-imagenet-data'
 
-/** The wnids a TinyLab checkpoint was trained on (its `classes` value), or undefined for files without one. */
-export function classesOf(classes: CheckpointValue | undefined): string[] | undefined {
-  return Array.isArray(classes) && classes.every((c) => typeof c === 'string') ? (classes as string[]) : undefined
-}
-
-/** Labels follow the sorted wnids (ImageFolder), so two selections label alike exactly when their sorted lists match. */
-export function sameClasses(a: readonly string[], b: readonly string[]): boolean {
-  const sa = [...a].sort()
-  const sb = [...b].sort()
-  return sa.length === sb.length && sa.every((w, i) => w === sb[i])
-}
-
-function listSome(wnids: string[]): string {
-  return wnids.length <= 4 ? wnids.join(', ') : `${wnids.slice(0, 4).join(', ')} and ${wnids.length - 4} more`
-}
+export { classesOf, sameClasses } from '@tinylab/tiny-imagenet-data'
 
 /**
  * Resuming keeps the classifier head, whose row k means the checkpoint's k-th class; a different selection would
  * silently give those rows to other classes. Refuses, naming the flag, the difference and the way to ask for a new head.
  */
 export function assertResumeClasses(file: string, saved: string[], selected: string[], flag: string): void {
-  if (sameClasses(saved, selected)) return
-  const added = selected.filter((w) => !saved.includes(w))
-  const dropped = saved.filter((w) => !selected.includes(w))
-  const diff = [added.length ? `adds ${listSome(added)}` : '', dropped.length ? `drops ${listSome(dropped)}` : ''].filter(Boolean).join(' and ')
+  const change = classChange(saved, selected)
+  if (change === '') return
   throw new UsageError(
-    `argument ${flag}: ${file} was trained on ${saved.length} classes and this selection of ${selected.length} ${diff}; ` +
+    `argument ${flag}: ${file} was trained on ${saved.length} classes and this selection of ${selected.length} ${change}; ` +
       `resuming would relabel them. Train a new head on these classes with --pretrained ${file} instead of --resume`,
   )
 }

@@ -4,12 +4,11 @@
  */
 import { checkOutputFile } from '@tinylab/checkpoint-io'
 import { initBackend } from '@tinylab/multi-device'
-import { generate } from '@tinylab/transformer-lm'
+import { generate, loadLanguageModel } from '@tinylab/transformer-lm'
 import { Corpus } from '@tinylab/wikitext-data'
 import { createWriteStream, existsSync } from 'node:fs'
 import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
 import { DEVICES } from './main-train'
-import { loadModel } from './model-io'
 
 export const GENERATE_FLAGS = flagTable({
   data: { names: ['--data'], type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
@@ -35,7 +34,7 @@ export async function generateMain(argv: string[]): Promise<number> {
   checkOutputFile(a.outf, '--outf')
 
   await initBackend({ device: a.device })
-  const { model, args } = await loadModel(a.checkpoint)
+  const { model, args } = await loadLanguageModel(a.checkpoint)
   const corpus = new Corpus(a.data)
   if (corpus.dictionary.length !== args.ntokens) {
     throw new Error(`--data ${a.data}: vocabulary has ${corpus.dictionary.length} words but the checkpoint's model has ${args.ntokens}`)

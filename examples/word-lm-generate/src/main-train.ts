@@ -9,22 +9,17 @@ import { formatPython } from '@tinylab/metrics-logger'
 import { createDataParallel, initBackend } from '@tinylab/multi-device'
 import type { DataParallel, Device } from '@tinylab/multi-device'
 import { DivideLrOnPlateau, SGD } from '@tinylab/train-loop'
-import { RNNModel } from '@tinylab/transformer-lm'
-import { batchStarts, Corpus, getBatch, numBatches } from '@tinylab/wikitext-data'
-import type { TokenMatrix } from '@tinylab/wikitext-data'
+import { checkOutputFile, formatForPath, loadCheckpoint, loadStateDict } from '@tinylab/checkpoint-io'
+import { buildLanguageModel, DEFAULT_KERNEL_SIZE, evaluateLm, LANGUAGE_MODELS, lmTrainer, type ModelArgs, RNNModel, saveLanguageModel } from '@tinylab/transformer-lm'
+import { batchifySplit, batchStarts, bpttBatches, Corpus, getBatch, numBatches, type TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { compiledLmStep } from './compiled-train-step'
-import { evaluateLm, lmTrainer } from './lm-loop'
-import type { ModelArgs } from './model-io'
-import { buildModel, DEFAULT_KERNEL_SIZE, loadWeightsInto, MODEL_CHOICES, saveModel } from './model-io'
-import { batchifySplit, checkSavePath } from './train-guards'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
 export const TRAIN_FLAGS = flagTable({
   data: { names: ['--data'], type: 'string', default: './data/wikitext-2', help: 'location of the data corpus' },
-  model: { names: ['--model'], type: 'string', default: 'LSTM', help: `type of network (${MODEL_CHOICES.join(', ')})`, choices: MODEL_CHOICES },
+  model: { names: ['--model'], type: 'string', default: 'LSTM', help: `type of network (${LANGUAGE_MODELS.join(', ')})`, choices: LANGUAGE_MODELS },
   emsize: { names: ['--emsize'], type: 'int', above: 0, default: 200, help: 'size of word embeddings' },
   nhid: { names: ['--nhid'], type: 'int', above: 0, default: 200, help: 'number of hidden units per layer' },
   nlayers: { names: ['--nlayers'], type: 'int', above: 0, default: 2, help: 'number of layers' },
@@ -37,7 +32,7 @@ export const TRAIN_FLAGS = flagTable({
   tied: { names: ['--tied'], type: 'bool', help: 'tie the word embedding and softmax weights' },
   seed: { names: ['--seed'], type: 'int', default: 1111, help: 'random seed' },
   log_interval: { names: ['--log-interval'], type: 'int', above: 0, default: 200, help: 'report interval' },
-  save: { names: ['--save'], type: 'string', default: 'model.pt', help: 'path to save the final model (.pt/.pth: torch zip; .safetensors)' },
+  save: { names: ['--save'], type: 'string', default: 'model.pt', help: 'path to save the final model (.pt/.pth: torch zip; .safetensors)', check: formatForPath },
   onnx_export: { names: ['--onnx-export'], type: 'string', default: '', help: 'path to export the final model in onnx format (not supported in TinyLab)' },
   nhead: { names: ['--nhead'], type: 'int', above: 0, default: 2, help: 'the number of heads in the encoder/decoder of the transformer model' },
   kernel_size: { names: ['--kernel-size'], type: 'int', default: DEFAULT_KERNEL_SIZE, help: 'GCNN convolution width (receptive field: nlayers·(kernel_size−1)+1 tokens)' },
@@ -64,7 +59,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   if (a.onnx_export !== '') throw new UsageError(`argument --onnx-export: ONNX export is not supported in TinyLab (got '${a.onnx_export}'); use the saved checkpoint`)
   if (!existsSync(a.data)) throw new UsageError(`argument --data: '${a.data}' does not exist (expected a folder with train.txt, valid.txt, test.txt)`)
   // The first save comes after a whole epoch: a path that cannot be written must fail now (space is checked below).
-  checkSavePath(a.save, 0)
+  checkOutputFile(a.save, '--save')
 
   const backend = await initBackend({ device: a.device })
   console.error(`backend: ${backend.backend} (${backend.reason})`)
@@ -88,9 +83,9 @@ export async function trainMain(argv: string[]): Promise<number> {
     seed: a.seed,
     ...(a.model === 'GCNN' ? { kernel_size: a.kernel_size } : {}),
   }
-  const model = buildModel(modelArgs)
+  const model = buildLanguageModel(modelArgs)
   const params = model.parameters()
-  checkSavePath(a.save, params.reduce((n, p) => n + p.value.size, 0))
+  checkOutputFile(a.save, '--save', { expectedBytes: 4 * params.reduce((n, p) => n + p.value.size, 0) })
   // main.py's update is `p.data.add_(p.grad, alpha=-lr)`: SGD without momentum, lr changed by hand.
   const sgd = new SGD(params, { lr: a.lr })
   const plateau = new DivideLrOnPlateau(sgd, 4)
@@ -109,7 +104,7 @@ export async function trainMain(argv: string[]): Promise<number> {
 
   /** main.py `evaluate`: the token-weighted mean NLL; returns undefined when Ctrl-C interrupted it. */
   async function evaluate(source: TokenMatrix): Promise<number | undefined> {
-    const r = await evaluateLm(model, source, bptt, { starts: limit(batchStarts(source, bptt)), stop: () => interrupted })
+    const r = await evaluateLm(model, bpttBatches(source, bptt, limit(batchStarts(source, bptt))), { stop: () => interrupted })
     // main.py divides by len(data_source) - 1: the number of target rows of a full pass.
     return r && r.total / (maxBatches > 0 ? r.rows : source.shape[0] - 1)
   }
@@ -176,7 +171,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     )
     console.log(line)
     if (plateau.step(valLoss)) {
-      await saveModel(a.save, model, modelArgs, { epoch, best_val_loss: valLoss })
+      await saveLanguageModel(a.save, model, modelArgs, { epoch, best_val_loss: valLoss })
       saved = true
     }
     // else: DivideLrOnPlateau already did main.py's `lr /= 4.0`.
@@ -190,7 +185,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   interrupted = false
 
   dp?.assignTo(params)
-  if (saved) await loadWeightsInto(a.save, model)
+  if (saved) loadStateDict(model.namedTensors(), await loadCheckpoint(a.save))
   else console.error(`note: no model was saved to ${a.save} (training stopped before the first validation); testing the current weights`)
   const testLoss = (await evaluate(testData)) as number
   console.log('='.repeat(89))
@@ -208,9 +203,10 @@ async function startReplicas(devices: number, device: Device, m: ModelArgs, para
     replicas: devices,
     device,
     replica: {
-      module: fileURLToPath(new URL('./replica.ts', import.meta.url)),
+      module: '@tinylab/transformer-lm',
       export: 'transformerReplica',
       options: { ntoken: m.ntokens, ninp: m.emsize, nhead: m.nhead, nhid: m.nhid, nlayers: m.nlayers, dropout: m.dropout, seed: m.seed },
+      from: import.meta.url,
     },
     batchAxis: 1,
   })

@@ -3,6 +3,7 @@
  * User errors print one line to stderr and exit 2 (argparse's status); nothing prints a stack for them.
  */
 import { UsageError } from '@tinylab/cli-flags'
+import { ModelArgsError } from '@tinylab/transformer-lm'
 import { contextStudyMain } from './context-study/main'
 import { generateMain } from './generate'
 import { trainMain } from './main-train'
@@ -33,7 +34,7 @@ if (argv[0] === '--') argv.shift()
 main(argv).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ModelArgsError) {
       console.error(`wordlm: error: ${err.message}`)
       process.exit(2)
     }

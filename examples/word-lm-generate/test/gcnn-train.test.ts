@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { GCNNModel } from '@tinylab/transformer-lm'
+import { GCNNModel, loadLanguageModel } from '@tinylab/transformer-lm'
 import { generateMain } from '../src/generate'
 import { trainMain } from '../src/main-train'
-import { loadModel } from '../src/model-io'
 
 const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far']
 
@@ -40,7 +39,7 @@ describe('pnpm wordlm train --model GCNN', () => {
     // 11 words (10 and <eos>): a model that learnt anything is well below the uniform ppl of 11.
     expect(Number(/test ppl +([\d.]+)/.exec(end!)![1])).toBeLessThan(11)
 
-    const { model, args } = await loadModel(save)
+    const { model, args } = await loadLanguageModel(save)
     expect(model).toBeInstanceOf(GCNNModel)
     expect(args).toMatchObject({ model: 'GCNN', kernel_size: 2, nlayers: 3 })
     expect((model as GCNNModel).receptiveField).toBe(4)

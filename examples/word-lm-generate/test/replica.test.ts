@@ -5,10 +5,8 @@ import { createDataParallel, initBackend } from '@tinylab/multi-device'
 import { relError } from '@tinylab/test-utils/close'
 import { SGD, trainStep } from '@tinylab/train-loop'
 import { TransformerModel, nllLoss } from '@tinylab/transformer-lm'
-import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-const replicaModule = fileURLToPath(new URL('../src/replica.ts', import.meta.url))
 const options = { ntoken: 40, ninp: 16, nhead: 2, nhid: 24, nlayers: 2, dropout: 0, layerDropout: 0, seed: 7 }
 const T = 5
 const B = 6
@@ -39,7 +37,7 @@ describe('word LM data parallelism (cpu replicas, dropout off)', () => {
       tf.dispose([x, y])
     }
     // Replica r is built with seed 7 + r; DistributedDataParallel semantics broadcast rank 0's (= seed 7) weights.
-    const dp = await createDataParallel({ replicas: 2, device: 'cpu', replica: { module: replicaModule, export: 'transformerReplica', options }, batchAxis: 1 })
+    const dp = await createDataParallel({ replicas: 2, device: 'cpu', replica: { module: '@tinylab/transformer-lm', export: 'transformerReplica', options, from: import.meta.url }, batchAxis: 1 })
     try {
       const losses: number[] = []
       for (let s = 0; s < STEPS; s++) {

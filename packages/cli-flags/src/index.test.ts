@@ -12,6 +12,10 @@ const FLAGS = flagTable({
   max_steps: { names: ['--max-steps'], type: 'positive int', metavar: 'N', defaultHelp: 'all', help: 'at most N steps' },
 })
 
+function assertPt(path: string): void {
+  if (!path.endsWith('.pt')) throw new Error(`${path}: cannot tell the format from the extension`)
+}
+
 describe('parseFlags', () => {
   it('gives the defaults, typed values, the keys the command line set and the positionals', () => {
     const none = parseFlags([], FLAGS)
@@ -38,6 +42,14 @@ describe('parseFlags', () => {
   ])('%j -> %s', (argv, message) => {
     expect(() => parseFlags(argv, FLAGS)).toThrow(UsageError)
     expect(() => parseFlags(argv, FLAGS)).toThrow(message)
+  })
+
+  it("a string flag's check refuses what it throws on, as argparse's type= function, with the flag named", () => {
+    const table = flagTable({
+      save: { names: ['--save'], type: 'string', default: 'model.pt', help: 'checkpoint path', check: assertPt },
+    })
+    expect(parseFlags(['--save', 'best.pt'], table).values.save).toBe('best.pt')
+    expect(() => parseFlags(['--save=best'], table)).toThrow(new UsageError('argument --save: best: cannot tell the format from the extension'))
   })
 
   it('parseValue and longName', () => {

@@ -30,6 +30,11 @@ export interface FlagSpec {
   min?: number
   /** Numbers at or below this are refused: `invalid value: 0 (must be > 0)`. */
   above?: number
+  /**
+   * A string flag's own test, like argparse's `type=` function: called with the value the command line gives; what it
+   * throws is refused as `argument --save: <its message>`.
+   */
+  check?: (value: string) => unknown
 }
 
 /** Flags keyed by the name their value is stored under (argparse's `dest`), in --help order. */
@@ -83,6 +88,11 @@ function convert(spec: FlagSpec, raw: string): string | number {
   if (spec.type === 'string') {
     if (spec.choices && !spec.choices.includes(raw)) {
       throw new UsageError(`argument ${label}: invalid choice: '${raw}' (choose from ${spec.choices.map((c) => `'${c}'`).join(', ')})`)
+    }
+    try {
+      spec.check?.(raw)
+    } catch (e) {
+      throw new UsageError(`argument ${label}: ${e instanceof Error ? e.message : String(e)}`)
     }
     return raw
   }

@@ -1,5 +1,6 @@
 export { readClasses, readSplit } from './layout'
 export type { Box, ClassSelection, ReadSplitOptions, Sample, Split, SplitListing, TinyImageNetClasses } from './layout'
+export { classChange, classesOf, sameClasses } from './class-match'
 export { decodeJpeg, initJpegDecoder } from './jpeg'
 export type { RgbImage } from './jpeg'
 export { IMAGENET_MEAN, IMAGENET_STD, randomResizedCropParams, transformImage } from './augment'

@@ -1,7 +1,7 @@
 import { initBackend } from '@tinylab/multi-device'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { batchStarts, batchify, getBatch, getBatchArrays, numBatches, toTensor } from './batchify'
+import { batchStarts, batchify, batchifySplit, bpttBatches, getBatch, getBatchArrays, numBatches, toTensor } from './batchify'
 
 const seq = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i)
 
@@ -42,6 +42,29 @@ describe('batchify', () => {
     expect(target.shape).toEqual([8])
     expect(Array.from(target.dataSync())).toEqual([1, 7, 13, 19, 2, 8, 14, 20])
     tf.dispose([t, data, target])
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it('batchifySplit refuses a split without two rows, naming its file and what set the columns', () => {
+    expect(batchifySplit(seq(8), 4, 'corpus', 'valid', '--batch_size').shape).toEqual([2, 4])
+    expect(() => batchifySplit(seq(7), 4, 'corpus', 'valid', '--batch_size')).toThrow(
+      'corpus/valid.txt: 7 tokens, too few for --batch_size 4 (needs at least 8: two rows of 4 columns)',
+    )
+  })
+
+  it('bpttBatches yields getBatch at each start and disposes each batch, also when the loop leaves early', () => {
+    const m = batchify(seq(26), 4) // 6 rows: starts 0, 2, 4
+    const before = tf.memory().numTensors
+    const seen: number[][] = []
+    for (const { data, target } of bpttBatches(m, 2)) {
+      seen.push([...data.shape, target.dataSync()[0] as number])
+      expect(tf.memory().numTensors).toBe(before + 2) // only this batch is alive
+    }
+    expect(seen).toEqual([[2, 4, 1], [2, 4, 3], [1, 4, 5]])
+    for (const { data } of bpttBatches(m, 2, [2, 4])) {
+      expect(data.dataSync()[0]).toBe(2)
+      break
+    }
     expect(tf.memory().numTensors).toBe(before)
   })
 })

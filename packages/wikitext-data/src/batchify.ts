@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import path from 'node:path'
 
 /** A row-major int32 matrix `[rows, cols]` without tfjs: what `batchify` returns. */
 export interface TokenMatrix {
@@ -30,6 +31,24 @@ export function batchify(data: Int32Array, bsz: number): TokenMatrix {
     for (let i = 0; i < nbatch; i++) out[i * bsz + j] = col[i] as number
   }
   return { data: out, shape: [nbatch, bsz] }
+}
+
+/**
+ * `batchify` for a split of a corpus folder, refusing one too small for a pass: every pass needs two rows (one input
+ * row and the row of its targets), so `2 · columns` tokens (one `<eos>` per line counts). The error names the split's
+ * file and `what` set the column count (a flag, say).
+ *
+ * @example
+ * ```ts
+ * batchifySplit(corpus.train, 20, 'data/wikitext-2', 'train', '--batch_size') // [104431, 20] on WikiText-2
+ * ```
+ */
+export function batchifySplit(tokens: Int32Array, columns: number, dir: string, split: 'train' | 'valid' | 'test', what: string): TokenMatrix {
+  if (Math.floor(tokens.length / columns) < 2) {
+    const file = path.join(dir, `${split}.txt`)
+    throw new Error(`${file}: ${tokens.length} tokens, too few for ${what} ${columns} (needs at least ${2 * columns}: two rows of ${columns} columns)`)
+  }
+  return batchify(tokens, columns)
 }
 
 /** The matrix as an int32 tensor `[rows, cols]` (caller disposes). */
@@ -81,4 +100,24 @@ export function batchStarts(source: TokenMatrix, bptt: number): number[] {
   const starts: number[] = []
   for (let i = 0; i < source.shape[0] - 1; i += bptt) starts.push(i)
   return starts
+}
+
+/**
+ * `getBatch` at each of `starts` (default: main.py's whole pass, `batchStarts`), each batch disposed when the loop asks
+ * for the next one or leaves early, so a `for…of` over it holds one batch at a time.
+ *
+ * @example
+ * ```ts
+ * for (const { data, target } of bpttBatches(valid, 35)) total += data.shape[0] * lossOf(data, target)
+ * ```
+ */
+export function* bpttBatches(source: TokenMatrix, bptt: number, starts: readonly number[] = batchStarts(source, bptt)): Generator<{ data: tf.Tensor2D; target: tf.Tensor1D }> {
+  for (const i of starts) {
+    const batch = getBatch(source, i, bptt)
+    try {
+      yield batch
+    } finally {
+      tf.dispose([batch.data, batch.target])
+    }
+  }
 }

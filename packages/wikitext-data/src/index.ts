@@ -1,6 +1,6 @@
 export { Dictionary } from './dictionary'
 export { Corpus, lineWords, readLines, tokenize } from './corpus'
-export { batchify, batchStarts, getBatch, getBatchArrays, numBatches, toTensor } from './batchify'
+export { batchify, batchifySplit, batchStarts, bpttBatches, getBatch, getBatchArrays, numBatches, toTensor } from './batchify'
 export type { TokenMatrix } from './batchify'
 export { WIKITEXT2_FILES, WIKITEXT2_RAW_BASE_URL, downloadWikiText } from './download'
 export type { DownloadWikiTextOptions, DownloadWikiTextResult } from './download'

@@ -9,11 +9,11 @@ import { Corpus } from '@tinylab/wikitext-data'
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { helpText, UsageError } from '@tinylab/cli-flags'
-import type { LanguageModel, ModelArgs } from '../model-io'
-import { buildModel, loadModel, saveModel } from '../model-io'
+import { buildLanguageModel, type LanguageModel, loadLanguageModel, type ModelArgs, saveLanguageModel } from '@tinylab/transformer-lm'
 import type { StudySettings } from './flags'
 import { parseStudyFlags, studyHelpFlags } from './flags'
-import { lossWithContext, sensitivityByDistance, targetPositions, testLoss } from './measure'
+import { ConsoleProgress } from '@tinylab/metrics-logger'
+import { contextWork, lossWithContext, sensitivityByDistance, sensitivityWork, targetPositions, testLoss } from './measure'
 import type { StudyModelName } from './probe'
 import { LSTM_FULL_WINDOW_FACTOR, probeFor, STUDY_MODELS } from './probe'
 import type { ModelResult, StudyResults, TrainingRecord } from './report'
@@ -77,7 +77,7 @@ const sameArgs = (a: ModelArgs, b: ModelArgs) => JSON.stringify(Object.entries(a
  */
 async function reusableCheckpoint(file: string, args: ModelArgs, budget: TrainBudget, batches: number): Promise<{ model: LanguageModel; training: TrainingRecord } | undefined> {
   if (!existsSync(file)) return undefined
-  const loaded = await loadModel(file)
+  const loaded = await loadLanguageModel(file)
   const training = trainingFromCheckpoint(loaded.checkpoint)
   if (sameArgs(loaded.args, args) && training !== undefined && training.batches === batches && training.lr === budget.lr) return { model: loaded.model, training }
   loaded.model.dispose()
@@ -113,15 +113,15 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
     for (const name of STUDY_MODELS) {
       let model: LanguageModel | undefined
       let training: TrainingRecord | undefined
+      const args = modelArgs(name, s, ntokens)
+      const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
+      const file = path.join(s.out, 'checkpoints', `${name}.pt`)
       if (s.checkpoints !== '') {
-        const loaded = await loadModel(path.join(s.checkpoints, `${name}.pt`))
+        const loaded = await loadLanguageModel(path.join(s.checkpoints, `${name}.pt`))
         if (loaded.args.ntokens !== ntokens) throw new Error(`${path.join(s.checkpoints, `${name}.pt`)}: the model has ${loaded.args.ntokens} words, --data ${s.data} has ${ntokens}`)
         model = loaded.model
         training = trainingFromCheckpoint(loaded.checkpoint)
       } else {
-        const args = modelArgs(name, s, ntokens)
-        const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
-        const file = path.join(s.out, 'checkpoints', `${name}.pt`)
         const reused = await reusableCheckpoint(file, args, budget, budgetBatches(corpus.train, budget))
         if (reused) {
           console.error(`${name}: reusing ${file} (${reused.training.batches} batches, trained by an earlier run with these settings)`)
@@ -129,28 +129,32 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
         }
       }
       if (model === undefined) {
-        const args = modelArgs(name, s, ntokens)
-        model = buildModel(args)
-        const budget = { epochs: s.epochs, maxBatches: s.maxBatches, batchSize: s.batchSize, bptt: s.bptt, lr: s.lr[name], clip: s.clip }
+        model = buildLanguageModel(args)
         const stats = await trainForBudget(model, corpus.train, budget, name, () => interrupted)
         training = { batches: stats.batches, tokens: stats.tokens, seconds: stats.seconds, batchesPerEpoch: stats.batchesPerEpoch, lr: budget.lr, finalLoss: stats.finalLoss, loadAverage: stats.loadAverage }
-        const file = path.join(s.out, 'checkpoints', `${name}.pt`)
-        await saveModel(file, model, args, { study_training: { ...training } })
+        await saveLanguageModel(file, model, args, { study_training: { ...training } })
         console.error(`${name}: ${stats.batches} batches in ${stats.seconds.toFixed(1)}s, saved ${file}`)
         if (stats.interrupted) {
-          console.error(`wordlm: interrupted; the ${name} checkpoint holds its ${stats.batches} batches. Finish with --checkpoints once all three are trained.`)
+          console.error(`wordlm: interrupted; ${file} holds ${name} after ${stats.batches} batches. The same command again reuses the models already trained and trains the rest.`)
           model.dispose()
           return 130
         }
       }
       const probe = probeFor(name, model, s.bptt)
       console.error(`${name}: measuring (perplexity, ${contexts.length + 1} context lengths × ${targets.length} targets, sensitivity over ${samples.length} sequences)`)
+      const extraFull = contexts.includes(probe.fullWindow) ? [] : [probe.fullWindow]
+      const progress = new ConsoleProgress({
+        total: [...contexts, ...extraFull].reduce((sum, k) => sum + contextWork(targets.length, k), 0) + sensitivityWork(samples.length, s.bptt),
+        label: `measure ${name} (context tokens)`,
+      })
       const loss = await testLoss(probe, stream, s.bptt)
+      const contextLoss = (k: number) => lossWithContext(probe, stream, targets, k, (n) => progress.tick(n, `k=${k}`))
       const lossVsContext: ModelResult['lossVsContext'] = []
-      for (const k of contexts) lossVsContext.push({ k, full: false, loss: await lossWithContext(probe, stream, targets, k) })
-      const fullLoss = contexts.includes(probe.fullWindow) ? lossVsContext.find((r) => r.k === probe.fullWindow)!.loss : await lossWithContext(probe, stream, targets, probe.fullWindow)
+      for (const k of contexts) lossVsContext.push({ k, full: false, loss: await contextLoss(k) })
+      const fullLoss = extraFull.length === 0 ? lossVsContext.find((r) => r.k === probe.fullWindow)!.loss : await contextLoss(probe.fullWindow)
       lossVsContext.push({ k: probe.fullWindow, full: true, loss: fullLoss })
-      const sensitivity = await sensitivityByDistance(probe, stream, samples, s.bptt)
+      const sensitivity = await sensitivityByDistance(probe, stream, samples, s.bptt, (n) => progress.tick(n, 'sensitivity'))
+      progress.done()
       const peak = Math.max(...sensitivity)
       const params = countParameters(model)
       results.push({
@@ -175,7 +179,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
       }
     }
     if (s.speedSteps > 0 && !interrupted) {
-      const builders = Object.fromEntries(STUDY_MODELS.map((name) => [name, () => buildModel(modelArgs(name, s, ntokens))]))
+      const builders = Object.fromEntries(STUDY_MODELS.map((name) => [name, () => buildLanguageModel(modelArgs(name, s, ntokens))]))
       const rates = await timeTrainingSteps(builders, corpus.train, { batchSize: s.batchSize, bptt: s.bptt, lr: s.lr.Transformer, clip: s.clip }, s.speedSteps, s.speedRounds)
       for (const r of results) r.timedTokensPerSecond = rates[r.name]
     }

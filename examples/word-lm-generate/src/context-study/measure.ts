@@ -4,9 +4,8 @@
  * Every target is the token at a position p of the stream; its context is the k tokens p−k … p−1.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { nllLoss } from '@tinylab/transformer-lm'
-import { batchify } from '@tinylab/wikitext-data'
-import { evaluateLm } from '../lm-loop'
+import { evaluateLm, nllLoss } from '@tinylab/transformer-lm'
+import { batchify, bpttBatches } from '@tinylab/wikitext-data'
 import type { ContextProbe } from './probe'
 
 const EVAL_BATCH_SIZE = 10 // main.py's eval_batch_size
@@ -17,12 +16,20 @@ const SENSITIVITY_CHUNK = 25 // sequences per backward pass
 
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** Called after each pass with the context tokens it processed (for progress with an ETA). */
+export type OnTokens = (tokens: number) => void
+
+/** Context tokens `lossWithContext` processes for these targets at context k (the unit of `OnTokens`). */
+export const contextWork = (targets: number, k: number): number => targets * k
+/** The same for `sensitivityByDistance`, its backward pass counted as two forwards. */
+export const sensitivityWork = (samples: number, window: number): number => 3 * samples * window
+
 /**
  * main.py's `evaluate` on the stream: columns of 10, chunks of `bptt` rows; the LSTM carries its state from chunk to
  * chunk, the Transformer and GCNN start every chunk afresh. Returns the mean NLL per token.
  */
 export async function testLoss(probe: ContextProbe, stream: Int32Array, bptt: number): Promise<number> {
-  const r = (await evaluateLm(probe.model, batchify(stream, EVAL_BATCH_SIZE), bptt)) as { total: number; rows: number }
+  const r = (await evaluateLm(probe.model, bpttBatches(batchify(stream, EVAL_BATCH_SIZE), bptt))) as { total: number; rows: number }
   return r.total / r.rows
 }
 
@@ -53,7 +60,7 @@ function summedNll(logProbs: tf.Tensor2D, stream: Int32Array, positions: readonl
 }
 
 /** Mean NLL of the targets at `positions` when the model sees only the k preceding tokens. */
-export async function lossWithContext(probe: ContextProbe, stream: Int32Array, positions: readonly number[], k: number): Promise<number> {
+export async function lossWithContext(probe: ContextProbe, stream: Int32Array, positions: readonly number[], k: number, onTokens: OnTokens = () => {}): Promise<number> {
   let total = 0
   for (let s = 0; s < positions.length; s += CONTEXT_CHUNK) {
     const chunk = positions.slice(s, s + CONTEXT_CHUNK)
@@ -61,6 +68,7 @@ export async function lossWithContext(probe: ContextProbe, stream: Int32Array, p
     const loss = tf.tidy(() => summedNll(probe.lastLogProbs(probe.embed(ids)), stream, chunk))
     total += (await loss.data())[0] as number
     tf.dispose([ids, loss])
+    onTokens(contextWork(chunk.length, k))
     await yieldToEvents()
   }
   return total / positions.length
@@ -71,7 +79,7 @@ export async function lossWithContext(probe: ContextProbe, stream: Int32Array, p
  * gradient of that target's loss with respect to the input embedding d positions before the last input, averaged over
  * the targets. Index d of the result; d = 0 is the last input token.
  */
-export async function sensitivityByDistance(probe: ContextProbe, stream: Int32Array, positions: readonly number[], window: number): Promise<Float64Array> {
+export async function sensitivityByDistance(probe: ContextProbe, stream: Int32Array, positions: readonly number[], window: number, onTokens: OnTokens = () => {}): Promise<Float64Array> {
   const sums = new Float64Array(window)
   for (let s = 0; s < positions.length; s += SENSITIVITY_CHUNK) {
     const chunk = positions.slice(s, s + SENSITIVITY_CHUNK)
@@ -85,6 +93,7 @@ export async function sensitivityByDistance(probe: ContextProbe, stream: Int32Ar
     const data = await norms.data()
     for (let r = 0; r < window; r++) sums[window - 1 - r] = (sums[window - 1 - r] as number) + (data[r] as number)
     tf.dispose([ids, norms])
+    onTokens(sensitivityWork(chunk.length, window))
     await yieldToEvents()
   }
   return sums.map((v) => v / positions.length)

@@ -3,8 +3,7 @@
  * embeddings with no state carried in (the LSTM starts from zeros), and the model's full context window.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { GCNNModel, RNNModel } from '@tinylab/transformer-lm'
-import type { LanguageModel } from '../model-io'
+import { GCNNModel, type LanguageModel, RNNModel } from '@tinylab/transformer-lm'
 
 export type StudyModelName = 'Transformer' | 'LSTM' | 'GCNN'
 export const STUDY_MODELS: readonly StudyModelName[] = ['Transformer', 'LSTM', 'GCNN']

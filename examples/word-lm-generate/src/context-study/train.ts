@@ -6,9 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { ConsoleProgress } from '@tinylab/metrics-logger'
 import { SGD } from '@tinylab/train-loop'
+import { type LanguageModel, lmTrainer } from '@tinylab/transformer-lm'
 import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
-import { lmTrainer } from '../lm-loop'
-import type { LanguageModel } from '../model-io'
 import { loadavg } from 'node:os'
 
 export interface TrainBudget {

@@ -25,6 +25,24 @@ export interface ContextProbe {
   lastLogProbs(emb: tf.Tensor3D): tf.Tensor2D
 }
 
+// The LSTM runs a long context in segments of this many steps, the state carried across (the same arithmetic): one
+// run over k steps costs superlinearly in k on wasm (200 targets: 4 s at k = 64, 87 s at k = 128).
+const LSTM_SEGMENT = 32
+
+function lstmLastLogProbs(model: RNNModel, emb: tf.Tensor3D): tf.Tensor2D {
+  // tidy frees the zero state and each segment's state; tensors the gradient tape saved stay alive.
+  return tf.tidy(() => {
+    const [S, B] = emb.shape
+    let hidden = model.initHidden(B)
+    let logProbs: tf.Tensor2D | undefined
+    for (let start = 0; start < S; start += LSTM_SEGMENT) {
+      const segment = tf.slice(emb, [start, 0, 0], [Math.min(LSTM_SEGMENT, S - start), B, -1])
+      ;({ logProbs, hidden } = model.forwardLastEmbedded(segment, { training: false, hidden }))
+    }
+    return logProbs as tf.Tensor2D
+  })
+}
+
 export function probeFor(name: StudyModelName, model: LanguageModel, bptt: number): ContextProbe {
   const embed = (ids: tf.Tensor2D) => model.embed(ids)
   if (model instanceof RNNModel) {
@@ -36,8 +54,7 @@ export function probeFor(name: StudyModelName, model: LanguageModel, bptt: numbe
       windowNote: `no window (a carried state); ${fullWindow} tokens (${LSTM_FULL_WINDOW_FACTOR}·bptt) stand in for it`,
       receptiveField: undefined,
       embed,
-      // tidy frees the zero state and the final state; tensors the gradient tape saved stay alive.
-      lastLogProbs: (emb) => tf.tidy(() => model.forwardLastEmbedded(emb, { training: false, hidden: model.initHidden(emb.shape[1]) }).logProbs),
+      lastLogProbs: (emb) => lstmLastLogProbs(model, emb),
     }
   }
   if (model instanceof GCNNModel) {

@@ -8,7 +8,7 @@
 //   and NaN where x is NaN, as relu(NaN) = NaN);
 // - batch-norm statistics followed by the running-statistics update: one dispatch;
 // - a sum over every axis but the last (tfjs: a transpose moving the last axis first, then a row sum; a linear
-//   layer's bias gradient): one dispatch of column sums;
+//   layer's bias gradient): one dispatch of column sums, added in the row sum's order;
 // - runs of adjacent multiplications of whole tensors by the same one-element tensor (gradient clipping's scale):
 //   one dispatch per group of tensors, as many as the storage-buffer limit allows.
 //
@@ -85,10 +85,41 @@ fn main(@builtin(local_invocation_id) localId: vec3<u32>, @builtin(workgroup_id)
   }
 }`
 
-/** result[c] = Σ_r x[r·C + c], r in row order; size = C, channels = rows. */
-const COLUMN_SUM = elementwise(['x'], `var acc = 0.0;
-  for (var r = 0; r < uniforms.channels; r = r + 1) { acc = acc + x[r * uniforms.size + index]; }
-  result[index] = acc;`).replace('let c = index % uniforms.channels;', '')
+/**
+ * result[c] = Σ_r x[r·C + c] in tfjs 4.22 ReduceProgram's order (a workgroup of `lanes` per output, lane l summing
+ * rows l, l + lanes, … in order, then its halving tree), reading x in place of its transpose; size = C, channels = rows.
+ */
+function columnSumShader(lanes: number): string {
+  return `${PRELUDE}
+${bindings(['x'])}
+var<workgroup> lanesSum: array<f32, ${lanes}>;
+@compute @workgroup_size(${lanes})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let col = i32(wg.y * groups.x + wg.x);
+  let l = lid.x;
+  let rows = uniforms.channels;
+  var best = 0.0;
+  if (col < uniforms.size) {
+    for (var k = i32(l); k < rows; k = k + ${lanes}) { best = best + x[k * uniforms.size + col]; }
+  }
+  lanesSum[l] = best;
+  workgroupBarrier();
+  var reduceSize = min(u32(rows), ${lanes}u);
+  for (var current = reduceSize / 2u; reduceSize > 1u; current = reduceSize / 2u) {
+    let interval = (reduceSize - 1u) / 2u + 1u;
+    if (l < current) {
+      best = best + lanesSum[l + interval];
+      lanesSum[l] = best;
+    }
+    reduceSize = interval;
+    workgroupBarrier();
+  }
+  if (l == 0u && col < uniforms.size) { result[col] = best; }
+}`
+}
+
+/** Workgroup sizes tfjs 4.22's ReduceProgram uses. */
+const REDUCE_LANES = [64, 256, 512] as const
 
 /** Tensors per dispatch of the multi-tensor scale (its uniform block holds 8 sizes). */
 const MAX_SCALED = 7
@@ -125,11 +156,11 @@ const SHADERS = {
   batchNormRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta'], `result[index] = reluOf(${BN_APPLY});`),
   batchNormAddRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta', 'residual'], `result[index] = reluOf(${BN_APPLY} + residual[index]);`),
   batchNormStatsRunning: STATS_RUNNING,
-  columnSum: COLUMN_SUM,
+  ...Object.fromEntries(REDUCE_LANES.map((lanes) => [`columnSum${lanes}`, columnSumShader(lanes)])),
   ...Object.fromEntries(Array.from({ length: MAX_SCALED }, (_, i) => [`scaleMany${i + 1}`, scaleManyShader(i + 1)])),
 } as const satisfies Record<string, string>
 
-type FusedKind = 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | 'columnSum' | `scaleMany${number}`
+type FusedKind = 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
 
 const pipelines = new WeakMap<GPUDevice, Map<FusedKind, GPUComputePipeline>>()
 
@@ -344,8 +375,10 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     const columns = bytesOf(sum.output) / 4
     const rows = sum.programUniforms[0] ?? -1
     if (!Number.isInteger(columns) || rows < 1 || rows * columns * 4 !== bytesOf(x) || bytesOf(t) !== bytesOf(x)) return
+    const lanes = Number(/^reduce_sum_(\d+),/.exec(sum.shaderKey)?.[1])
+    if (!REDUCE_LANES.some((l) => l === lanes)) return
     put(i, undefined)
-    put(j, make('columnSum', sum.output, [x], 0, columns, rows, []))
+    put(j, { ...make(`columnSum${lanes}`, sum.output, [x], 0, columns, rows, [], [Math.min(columns, 32768), Math.ceil(columns / 32768), 1]), program: 'Fused:columnSum' })
     counts.columnSums++
   })
 

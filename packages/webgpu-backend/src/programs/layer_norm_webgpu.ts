@@ -6,70 +6,35 @@
  * nn.LayerNorm and the composed ops compute it.
  */
 import { CHANNELS, channelSumWgsl, LANES } from './batch_norm_training_webgpu'
-import { extraOutputDeclarations, LINEAR_WORKGROUP, linearDispatch, slotNames, treeSum } from './_program'
+import { extraOutputDeclarations, slotNames } from './_program'
 import type { TinylabProgram } from './_program'
+import { RowProgram } from './_row_program'
 
 const THREADS = 256
 
-/** A workgroup per row of the [rows, cols] view. */
-abstract class LayerNormRowProgram implements TinylabProgram {
-  readonly outputShape: number[]
-  readonly dispatchLayout: { x: number[] }
-  readonly dispatch: [number, number, number]
-  readonly workgroupSize: [number, number, number] = [THREADS, 1, 1]
+abstract class LayerNormRowProgram extends RowProgram {
   readonly uniforms = 'rows : i32, cols : i32, epsilon : f32,'
-  abstract readonly variableNames: string[]
-  abstract readonly extraOutputNames: readonly string[]
-  abstract shaderKey: string
 
   constructor(shape: number[], rows: number) {
-    this.outputShape = shape
-    this.dispatchLayout = { x: shape.map((_, i) => i) }
-    this.dispatch = linearDispatch(rows)
-  }
-
-  abstract getUserCode(): string
-
-  /** WGSL: the row sum of `term` (an f32 expression of `j`, the column) into a new `let total`. */
-  protected rowSum(total: string, term: string): string {
-    return `
-      var ${total}Part = 0.0;
-      for (var j = i32(t); j < cols; j = j + ${THREADS}) { ${total}Part = ${total}Part + ${term}; }
-      partial[t] = ${total}Part;
-      ${treeSum('partial', THREADS, 't', '0u', 1)}
-      let ${total} = partial[0];
-      workgroupBarrier();`
-  }
-
-  protected header(inputCount: number): string {
-    return `
-    ${extraOutputDeclarations(inputCount, this.extraOutputNames)}
-    var<workgroup> partial: array<f32, ${THREADS}>;
-    fn main(index: i32) {
-      let row = ${LINEAR_WORKGROUP};
-      // Barriers need uniform control flow: a workgroup past the last row loops over no columns instead of returning.
-      let inRange = row < uniforms.rows;
-      let cols = select(0, uniforms.cols, inRange);
-      let t = localId.x;
-      let base = row * uniforms.cols;
-      let n = f32(uniforms.cols);`
+    super(shape, rows, THREADS)
   }
 }
 
 /** result = y = (x − mean)·rstd·gamma + beta; extra outputs mean and rstd [rows]. Inputs: x, gamma, beta. */
 export class LayerNormProgram extends LayerNormRowProgram {
-  readonly extraOutputNames = ['mean', 'rstd'] as const
+  override readonly extraOutputNames = ['mean', 'rstd'] as const
   readonly variableNames = slotNames(['x', 'gamma', 'beta'], this.extraOutputNames)
   shaderKey = 'tinylabLayerNorm'
 
   getUserCode(): string {
     return `${this.header(3)}
+      let n = f32(uniforms.cols);
       ${this.rowSum('sum', 'x[base + j]')}
       let mu = sum / n;
       ${this.rowSum('squares', '(x[base + j] - mu) * (x[base + j] - mu)')}
       let r = inverseSqrt(squares / n + uniforms.epsilon);
       for (var j = i32(t); j < cols; j = j + ${THREADS}) { result[base + j] = ((x[base + j] - mu) * r) * gamma[j] + beta[j]; }
-      if (t == 0u && inRange) {
+      if (t == 0u && row < uniforms.rows) {
         mean[row] = mu;
         rstd[row] = r;
       }
@@ -82,12 +47,12 @@ export class LayerNormProgram extends LayerNormRowProgram {
  * Inputs: dy, x, mean, rstd, gamma.
  */
 export class LayerNormGradInputProgram extends LayerNormRowProgram {
-  readonly extraOutputNames: readonly string[] = []
   readonly variableNames = ['dy', 'x', 'mean', 'rstd', 'gamma']
   shaderKey = 'tinylabLayerNormGradInput'
 
   getUserCode(): string {
     return `${this.header(5)}
+      let n = f32(uniforms.cols);
       let safeRow = min(row, uniforms.rows - 1);
       let mu = mean[safeRow];
       let r = rstd[safeRow];

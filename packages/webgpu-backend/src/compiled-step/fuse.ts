@@ -438,8 +438,10 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
   return counts
 }
 
-/** tfjs's 2-D transpose, or a transpose with permutation [r − 1, 0, 1, …, r − 2] (from the shader key: class names
- * are not stable under bundlers). */
+/**
+ * tfjs's 2-D transpose, or a transpose with permutation [r − 1, 0, 1, …, r − 2]; told from the shader key, as class
+ * names are not stable under bundlers (vitest sees `TransposeProgram2`).
+ */
 function lastAxisFirst(d: RecordedDispatch): boolean {
   if (d.shaderKey.startsWith('transposeShared_')) return true
   const perm = /^transpose_([0-9,]+)_/.exec(d.shaderKey)?.[1]?.split(',').map(Number)

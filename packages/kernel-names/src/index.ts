@@ -22,6 +22,14 @@
  *   sums[i] = Σ x_i² (clip_grad_norm_'s squared norms).
  * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
+ * - `TinylabLayerNorm`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`; outputs
+ *   `[y, mean, rstd]`, nn.LayerNorm over the last axis: mean and rstd = 1/√(biased variance + epsilon) per row
+ *   (shape [rows], rows = x.size / C), y = (x − mean)·rstd·gamma + beta.
+ * - `TinylabLayerNormGrad`: inputs `{ dy, x, mean, rstd, gamma }` (mean, rstd as the forward returns them); outputs
+ *   `[dx, dgamma, dbeta]`.
+ * - `TinylabMaskedSoftmax`: inputs `{ logits, mask }` (logits [..., R, C], mask [R, C] added to every [R, C] slice);
+ *   outputs `[softmax(logits + mask)]` over the last axis (attention's scores + causal mask → weights).
+ * - `TinylabSoftmaxGrad`: inputs `{ dy, y }` (y the softmax's output); outputs `[y·(dy − Σ dy·y)]` over the last axis.
  */
 export const BATCH_NORM_TRAINING = 'TinylabBatchNormTraining'
 export const BATCH_NORM_TRAINING_GRAD = 'TinylabBatchNormTrainingGrad'
@@ -31,12 +39,18 @@ export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
 export const SUM_SQUARES = 'TinylabSumSquares'
 export const LOG_SOFTMAX = 'TinylabLogSoftmax'
 export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
+export const LAYER_NORM = 'TinylabLayerNorm'
+export const LAYER_NORM_GRAD = 'TinylabLayerNormGrad'
+export const MASKED_SOFTMAX = 'TinylabMaskedSoftmax'
+export const SOFTMAX_GRAD = 'TinylabSoftmaxGrad'
 
 // Attributes as type aliases, not interfaces: tfjs's runKernel takes a `NamedAttrMap` (an index signature), which an
 // object type alias satisfies and an interface does not.
 
 /** Attrs of `TinylabBatchNormTraining`. */
 export type BatchNormTrainingAttrs = { epsilon: number }
+/** Attrs of `TinylabLayerNorm`. */
+export type LayerNormAttrs = { epsilon: number }
 /** Attrs of `TinylabBatchNormRunningStats`. */
 export type BatchNormRunningStatsAttrs = { momentum: number; count: number }
 /** Attrs of `TinylabSGDMomentum`: torch.optim.SGD's hyper-parameters. */

@@ -41,15 +41,12 @@ export class Registry {
   }
 }
 
-/** x [N, in] @ w [in, out] + b [out] (w stored 'linear-io'). */
+/**
+ * x [N, in] @ w [in, out] + b [out] (w stored 'linear-io'): one fused matmul, the bias added in its epilogue on backends
+ * that fuse it (the same floats as a matMul then an add).
+ */
 export function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w as tf.Tensor2D), b)
-}
-
-/** torch.nn.LayerNorm over the last axis: biased variance, eps inside the square root. */
-export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true)
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta)
+  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D
 }
 
 /** nn.Dropout: identity in eval mode or at p = 0; otherwise a seeded tf.dropout (scales kept values by 1/(1-p)). */

@@ -1,7 +1,8 @@
 /**
  * TinyLab's fused kernels on WebGPU (@tinylab/kernel-names has their contracts) against the same math composed from tfjs
  * ops on the cpu backend: batch norm in training mode, its gradient and its running statistics, SGD with and without
- * momentum, squared norms for gradient clipping, log-softmax and its gradient. Odd sizes on purpose: channels not a
+ * momentum, squared norms for gradient clipping, log-softmax and its gradient, layer norm and its gradient, masked softmax and
+ * the softmax's gradient. Odd sizes on purpose: channels not a
  * multiple of 4 or of the 16-channel tile, batch 1, one channel, rows much longer than a workgroup.
  */
 import * as tf from '@tensorflow/tfjs-core'
@@ -121,6 +122,59 @@ function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelPar
   }
 }
 
+function layerNormCase(shape: number[], seed: number, offset = 2): KernelParityCase {
+  const c = shape[shape.length - 1] as number
+  const inputs = (): Record<'x' | 'gamma' | 'beta' | 'dy', tf.Tensor> => ({
+    x: tf.add(seeded(shape, seed, 2), offset),
+    gamma: tf.add(seeded([c], seed + 1, 0.5), 1),
+    beta: seeded([c], seed + 2),
+    dy: seeded(shape, seed + 3),
+  })
+  return {
+    name: `TinylabLayerNorm + Grad [${shape}] mean ${offset}`,
+    reference: () => {
+      // nn.LayerNorm composed: biased variance over the last axis, eps inside the square root.
+      const { x, gamma, beta, dy } = inputs()
+      const f = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+        const m = tf.moments(xs, -1, true)
+        return tf.add(tf.mul(tf.mul(tf.sub(xs, m.mean), tf.rsqrt(tf.add(m.variance, EPS))), g), b)
+      }
+      const rows = x.size / c
+      const { mean, variance } = tf.moments(x, -1)
+      return [f(x, gamma, beta), tf.reshape(mean, [rows]), tf.reshape(tf.rsqrt(tf.add(variance, EPS)), [rows]), ...tf.grads(f)([x, gamma, beta], dy)]
+    },
+    webgpu: () => {
+      const { x, gamma, beta, dy } = inputs()
+      const [y, mean, rstd] = tf.engine().runKernel('TinylabLayerNorm', { x, gamma, beta }, { epsilon: EPS }) as tf.Tensor[]
+      const grads = tf.engine().runKernel('TinylabLayerNormGrad', { dy, x, mean: mean as tf.Tensor, rstd: rstd as tf.Tensor, gamma }) as tf.Tensor[]
+      return [y as tf.Tensor, mean as tf.Tensor, rstd as tf.Tensor, ...grads]
+    },
+  }
+}
+
+/** Scores [..., R, C] plus a causal (−∞ above the diagonal) or random mask, softmax, and the softmax's gradient. */
+function maskedSoftmaxCase(shape: number[], seed: number, causal: boolean): KernelParityCase {
+  const [r, c] = shape.slice(-2) as [number, number]
+  const inputs = (): Record<'logits' | 'mask' | 'dy', tf.Tensor> => {
+    const data = new Float32Array(r * c)
+    for (let i = 0; i < r; i++) for (let j = i + 1; j < c; j++) data[i * c + j] = -Infinity
+    return { logits: seeded(shape, seed, 4), mask: causal ? tf.tensor2d(data, [r, c]) : seeded([r, c], seed + 1, 2), dy: seeded(shape, seed + 2) }
+  }
+  return {
+    name: `TinylabMaskedSoftmax + TinylabSoftmaxGrad [${shape}] ${causal ? 'causal' : 'random'} mask`,
+    reference: () => {
+      const { logits, mask, dy } = inputs()
+      const f = (x: tf.Tensor): tf.Tensor => tf.softmax(tf.add(x, mask))
+      return [f(logits), tf.grad(f)(logits, dy)]
+    },
+    webgpu: () => {
+      const { logits, mask, dy } = inputs()
+      const y = tf.engine().runKernel('TinylabMaskedSoftmax', { logits, mask }) as tf.Tensor
+      return [y, tf.engine().runKernel('TinylabSoftmaxGrad', { dy, y }) as tf.Tensor]
+    },
+  }
+}
+
 const momentum: SgdAttrs = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false }
 
 describeKernelParity('fused kernels', [
@@ -152,4 +206,14 @@ describeKernelParity('fused kernels', [
   logSoftmaxCase([2, 3, 1000], 130, 10),
   logSoftmaxCase([4, 33278], 140, 5),
   logSoftmaxCase([300, 3], 150, 50),
+  layerNormCase([7, 200], 400),
+  layerNormCase([3, 5, 13], 410, 5),
+  layerNormCase([1, 1], 420),
+  layerNormCase([2, 1000], 430),
+  layerNormCase([300, 3], 440, 10),
+  layerNormCase([5, 257], 450, 100),
+  maskedSoftmaxCase([4, 35, 35], 500, true),
+  maskedSoftmaxCase([3, 7, 7], 510, false),
+  maskedSoftmaxCase([2, 3, 5, 97], 520, false),
+  maskedSoftmaxCase([1, 1, 1], 530, true),
 ])

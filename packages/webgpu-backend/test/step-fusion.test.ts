@@ -1,7 +1,8 @@
 /**
  * compileStep's fused dispatches (compiled-step/fuse.ts) against the same math composed from tfjs ops on the cpu
  * backend: ReLU's gradient (alone and of a sum of two gradients), ReLU fused into batch-norm apply, into an Add and
- * into batch-norm apply + residual Add, batch-norm statistics with the running-statistics update. Each case is a step
+ * into batch-norm apply + residual Add, batch-norm statistics with the running-statistics update, column sums (a
+ * transpose + row sum), multi-tensor scaling by one scalar. Each case is a step
  * whose replay must use the fused pipeline it names and give the cpu values within 1e-4 (relError); odd sizes on
  * purpose: channels not a multiple of 4 or of the 16-channel tile, one row, elements not a multiple of the workgroup.
  */
@@ -124,6 +125,33 @@ function addReluCase(shape: number[], seed: number): FusionCase {
   }
 }
 
+/** Sums over every axis but the last (a linear layer's bias gradient): tfjs's transpose + row sum. */
+function columnSumCase(shapes: number[][], seed: number): FusionCase {
+  const run = (xs: readonly tf.Tensor[]): tf.Tensor[] => xs.map((x) => tf.sum(tf.mul(x, 2), x.shape.slice(0, -1).map((_, i) => i)))
+  return {
+    name: `column sums of ${shapes.map((s) => `[${s}]`).join(', ')}`,
+    fused: ['Fused:columnSum'],
+    inputs: () => shapes.map((shape, k) => seeded(shape, seed + k)),
+    reference: run,
+    step: run,
+  }
+}
+
+/** Many tensors times one computed scalar (gradient clipping's scale): multi-tensor scale dispatches. */
+function scaleManyCase(shapes: number[][], seed: number): FusionCase {
+  const run = ([w, ...xs]: readonly tf.Tensor[]): tf.Tensor[] => {
+    const scale = tf.sum(w as tf.Tensor)
+    return xs.map((x, k) => (k % 2 === 0 ? tf.mul(x, scale) : tf.mul(scale, x)))
+  }
+  return {
+    name: `${shapes.length} tensors times one scalar`,
+    fused: ['Fused:scaleMany'],
+    inputs: () => [seeded([5], seed), ...shapes.map((shape, k) => seeded(shape, seed + 1 + k))],
+    reference: run,
+    step: run,
+  }
+}
+
 const cases: FusionCase[] = [
   batchNormReluCase([3, 5, 7, 5], 10),
   batchNormReluCase([1, 1, 3, 129], 20),
@@ -131,6 +159,9 @@ const cases: FusionCase[] = [
   batchNormAddReluCase([4, 2, 5, 3], 40),
   addReluCase([3, 7, 11], 50),
   addReluCase([5, 257], 60),
+  columnSumCase([[3, 5, 7], [257, 3], [1, 9], [2, 1, 33278]], 70),
+  scaleManyCase([[3], [5, 7], [1001], [2, 3, 5], [17], [300, 7], [9], [2], [70001]], 80),
+  scaleManyCase([[4], [6]], 90),
 ]
 
 const adapters = await listWebGpuAdapters().then((a) => a.length, () => 0)
@@ -163,7 +194,7 @@ describe.skipIf(adapters === 0)(`compileStep's fused dispatches match cpu${adapt
     for (let call = 0; call < 4; call++) got = (await step.run(inputs)) as Float32Array[]
     const stats = step.stats()
     expect(stats.mode).toBe('compiled')
-    for (const program of c.fused) expect(stats.programs[program] ?? 0, program).toBeGreaterThan(0)
+    for (const program of c.fused) expect(stats.programs[program] ?? 0, `${program} in ${JSON.stringify(stats.programs)}`).toBeGreaterThan(0)
     const expected = want.get(c.name) ?? []
     expect(got.length).toBe(expected.length)
     got.forEach((v, i) => expect(relError(v, expected[i] ?? new Float32Array()), `output ${i}`).toBeLessThanOrEqual(1e-4))

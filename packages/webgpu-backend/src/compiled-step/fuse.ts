@@ -6,7 +6,11 @@
 // - ReLU after batch-norm apply, after an Add, or after batch-norm apply + residual Add: one dispatch writing the ReLU's
 //   output (the backward's step(x) reads the ReLU's output instead of its input: the same 0/1 wherever x is not NaN,
 //   and NaN where x is NaN, as relu(NaN) = NaN);
-// - batch-norm statistics followed by the running-statistics update: one dispatch.
+// - batch-norm statistics followed by the running-statistics update: one dispatch;
+// - a sum over every axis but the last (tfjs: a transpose moving the last axis first, then a row sum; a linear
+//   layer's bias gradient): one dispatch of column sums, added in the row sum's order;
+// - runs of adjacent multiplications of whole tensors by the same one-element tensor (gradient clipping's scale):
+//   one dispatch per group of tensors, as many as the storage-buffer limit allows.
 //
 // A pattern is fused only when the values it removes are temporaries no other dispatch, output or variable reads.
 // The fused dispatch takes the place of the last dispatch it replaces (every input is computed by then), or of the
@@ -81,6 +85,70 @@ fn main(@builtin(local_invocation_id) localId: vec3<u32>, @builtin(workgroup_id)
   }
 }`
 
+/**
+ * result[c] = Σ_r x[r·C + c] in tfjs 4.22 ReduceProgram's order (a workgroup of `lanes` per output, lane l summing
+ * rows l, l + lanes, … in order, then its halving tree), reading x in place of its transpose; size = C, channels = rows.
+ */
+function columnSumShader(lanes: number): string {
+  return `${PRELUDE}
+${bindings(['x'])}
+var<workgroup> lanesSum: array<f32, ${lanes}>;
+@compute @workgroup_size(${lanes})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let col = i32(wg.y * groups.x + wg.x);
+  let l = lid.x;
+  let rows = uniforms.channels;
+  var best = 0.0;
+  if (col < uniforms.size) {
+    for (var k = i32(l); k < rows; k = k + ${lanes}) { best = best + x[k * uniforms.size + col]; }
+  }
+  lanesSum[l] = best;
+  workgroupBarrier();
+  var reduceSize = min(u32(rows), ${lanes}u);
+  for (var current = reduceSize / 2u; reduceSize > 1u; current = reduceSize / 2u) {
+    let interval = (reduceSize - 1u) / 2u + 1u;
+    if (l < current) {
+      best = best + lanesSum[l + interval];
+      lanesSum[l] = best;
+    }
+    reduceSize = interval;
+    workgroupBarrier();
+  }
+  if (l == 0u && col < uniforms.size) { result[col] = best; }
+}`
+}
+
+/** Workgroup sizes tfjs 4.22's ReduceProgram uses. */
+const REDUCE_LANES = [64, 256, 512] as const
+
+/** Tensors per dispatch of the multi-tensor scale (its uniform block holds 8 sizes). */
+const MAX_SCALED = 7
+
+/** out_t[i] = x_t[i]·s[0] for `count` tensors (workgroups.y = tensor); outputs result (t = 0), then out1…. */
+function scaleManyShader(count: number): string {
+  const xs = Array.from({ length: count }, (_, t) => `x${t}`)
+  const outs = ['result', ...Array.from({ length: count - 1 }, (_, t) => `out${t + 1}`)]
+  const n = count + 1
+  const decls = [
+    '@group(0) @binding(0) var<storage, read_write> result: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> s: array<f32>;',
+    ...xs.map((x, t) => `@group(0) @binding(${t + 2}) var<storage, read> ${x}: array<f32>;`),
+    ...outs.slice(1).map((o, t) => `@group(0) @binding(${n + t + 1}) var<storage, read_write> ${o}: array<f32>;`),
+    `@group(0) @binding(${n + count}) var<uniform> sizes: array<vec4<i32>, 2>;`,
+  ]
+  const cases = xs.map((x, t) => `if (t == ${t}) { for (var i = start; i < size; i = i + stride) { ${outs[t]}[i] = ${x}[i] * scale; } }`)
+  return `${decls.join('\n')}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let t = i32(wg.y);
+  let size = sizes[t / 4][t % 4];
+  let start = i32(gid.x);
+  let stride = i32(groups.x) * ${WORKGROUP};
+  let scale = s[0];
+  ${cases.join(' else ')}
+}`
+}
+
 const SHADERS = {
   reluGrad: elementwise(['dy', 'x'], 'result[index] = dy[index] * stepOf(x[index], uniforms.p0);'),
   reluGradOfSum: elementwise(['dyA', 'dyB', 'x'], 'result[index] = (dyA[index] + dyB[index]) * stepOf(x[index], uniforms.p0);'),
@@ -88,9 +156,11 @@ const SHADERS = {
   batchNormRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta'], `result[index] = reluOf(${BN_APPLY});`),
   batchNormAddRelu: elementwise(['x', 'mean', 'rstd', 'gamma', 'beta', 'residual'], `result[index] = reluOf(${BN_APPLY} + residual[index]);`),
   batchNormStatsRunning: STATS_RUNNING,
-} as const
+  ...Object.fromEntries(REDUCE_LANES.map((lanes) => [`columnSum${lanes}`, columnSumShader(lanes)])),
+  ...Object.fromEntries(Array.from({ length: MAX_SCALED }, (_, i) => [`scaleMany${i + 1}`, scaleManyShader(i + 1)])),
+} as const satisfies Record<string, string>
 
-type FusedKind = keyof typeof SHADERS
+type FusedKind = 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
 
 const pipelines = new WeakMap<GPUDevice, Map<FusedKind, GPUComputePipeline>>()
 
@@ -102,7 +172,7 @@ function pipelineOf(device: GPUDevice, kind: FusedKind): GPUComputePipeline {
   }
   let pipeline = byKind.get(kind)
   if (pipeline === undefined) {
-    const module = device.createShaderModule({ code: SHADERS[kind], label: `tinylab fused ${kind}` })
+    const module = device.createShaderModule({ code: (SHADERS as Record<string, string>)[kind] as string, label: `tinylab fused ${kind}` })
     pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `tinylab fused ${kind}` })
     byKind.set(kind, pipeline)
   }
@@ -138,6 +208,10 @@ export interface FusionCounts {
   reluGradOfSum: number
   relu: number
   runningStats: number
+  /** Transpose + row sum pairs turned into column sums. */
+  columnSums: number
+  /** Scalar multiplications merged into multi-tensor scale dispatches (each counts once). */
+  scaled: number
 }
 
 /**
@@ -145,7 +219,7 @@ export interface FusionCounts {
  * no dispatch reads any more simply drop out of the plan.
  */
 export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
-  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0 }
+  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0 }
   const list: (RecordedDispatch | undefined)[] = [...trace.dispatches]
   const pinned = new Set<DataId>([...trace.outputs, ...trace.stateWrites.map((w) => w.value)])
   const float32 = (d: RecordedDispatch): boolean => d.dtypes.every((t) => t === 'float32')
@@ -290,6 +364,87 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     counts.runningStats++
   })
 
+  // 5. Transpose moving the last axis first → row sums of its output: column sums of the input at the sum's place.
+  list.forEach((sum, j) => {
+    if (sum === undefined || !sum.shaderKey.startsWith('reduce_sum_') || !float32(sum)) return
+    const t = sum.inputs[0] as DataId
+    const i = producer.get(t)
+    const transpose = i === undefined ? undefined : list[i]
+    if (i === undefined || transpose === undefined || transpose.output !== t || !float32(transpose) || !lastAxisFirst(transpose) || !onlyReadBy(t, j)) return
+    const x = transpose.inputs[0] as DataId
+    const columns = bytesOf(sum.output) / 4
+    const rows = sum.programUniforms[0] ?? -1
+    if (!Number.isInteger(columns) || rows < 1 || rows * columns * 4 !== bytesOf(x) || bytesOf(t) !== bytesOf(x)) return
+    const lanes = Number(/^reduce_sum_(\d+),/.exec(sum.shaderKey)?.[1])
+    if (!REDUCE_LANES.some((l) => l === lanes)) return
+    put(i, undefined)
+    put(j, { ...make(`columnSum${lanes}`, sum.output, [x], 0, columns, rows, [], [Math.min(columns, 32768), Math.ceil(columns / 32768), 1]), program: 'Fused:columnSum' })
+    counts.columnSums++
+  })
+
+  // 6. Adjacent Multiply(x, s) with the same one-element s, each x a whole tensor: grouped into multi-tensor scales.
+  const limit = Math.min(MAX_SCALED, Math.floor((device.limits.maxStorageBuffersPerShaderStage - 1) / 2))
+  const scalarOf = (d: RecordedDispatch | undefined): { x: DataId; s: DataId } | undefined => {
+    if (d === undefined || !isMul(d) || !float32(d) || d.inputs.length !== 2) return undefined
+    const [a, b] = d.inputs as [DataId, DataId]
+    const n = bytesOf(d.output)
+    if (bytesOf(b) === 4 && bytesOf(a) === n && n > 4) return { x: a, s: b }
+    if (bytesOf(a) === 4 && bytesOf(b) === n && n > 4) return { x: b, s: a }
+    return undefined
+  }
+  const live = list.map((d, i) => [d, i] as const).filter((e): e is readonly [RecordedDispatch, number] => e[0] !== undefined)
+  for (let k = 0; k < live.length && limit >= 2; ) {
+    const first = scalarOf(live[k]?.[0])
+    if (first === undefined) {
+      k++
+      continue
+    }
+    const group: { at: number; d: RecordedDispatch; x: DataId }[] = []
+    const outputs = new Set<DataId>()
+    while (k < live.length && group.length < limit) {
+      const [d, at] = live[k] as readonly [RecordedDispatch, number]
+      const m = scalarOf(d)
+      if (m === undefined || m.s !== first.s || outputs.has(m.x)) break
+      group.push({ at, d, x: m.x })
+      outputs.add(d.output)
+      k++
+    }
+    if (group.length < 2) continue
+    const [head, ...rest] = group as [(typeof group)[0], ...typeof group]
+    const uniform = new Uint8Array(32)
+    const view = new DataView(uniform.buffer)
+    group.forEach((g, t) => view.setInt32(4 * t, bytesOf(g.d.output) / 4, true))
+    const largest = Math.max(...group.map((g) => bytesOf(g.d.output) / 4))
+    const kind: FusedKind = `scaleMany${group.length}`
+    const inputs = [first.s, ...group.map((g) => g.x), ...rest.map((g) => g.d.output)]
+    for (const g of rest) put(g.at, undefined)
+    put(head.at, {
+      program: `Fused:scaleMany`,
+      pipeline: pipelineOf(device, kind),
+      workgroups: [Math.min(Math.ceil(largest / WORKGROUP), 1024), group.length, 1],
+      output: head.d.output,
+      inputs,
+      extraOutputs: rest.length,
+      sizes: [head.d.output, ...inputs].map(bytesOf),
+      uniform,
+      shaderKey: `tinylabFused_${kind}`,
+      programUniforms: [],
+      dtypes: [head.d.output, ...inputs].map(() => 'float32'),
+    })
+    counts.scaled += group.length
+  }
+
   trace.dispatches = list.filter((d): d is RecordedDispatch => d !== undefined)
   return counts
+}
+
+/**
+ * tfjs's 2-D transpose, or a transpose with permutation [r − 1, 0, 1, …, r − 2]; told from the shader key, as class
+ * names are not stable under bundlers (vitest sees `TransposeProgram2`).
+ */
+function lastAxisFirst(d: RecordedDispatch): boolean {
+  if (d.shaderKey.startsWith('transposeShared_')) return true
+  const perm = /^transpose_([0-9,]+)_/.exec(d.shaderKey)?.[1]?.split(',').map(Number)
+  if (perm === undefined || perm.length < 2) return false
+  return perm.every((p, k) => p === (k === 0 ? perm.length - 1 : k - 1))
 }

@@ -9,8 +9,12 @@ import { batchNormRunningStatsConfig } from './BatchNormRunningStats'
 import { batchNormTrainingConfig } from './BatchNormTraining'
 import { batchNormTrainingGradConfig } from './BatchNormTrainingGrad'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
+import { layerNormConfig } from './LayerNorm'
+import { layerNormGradConfig } from './LayerNormGrad'
 import { logSoftmaxConfig } from './LogSoftmax'
 import { logSoftmaxGradConfig } from './LogSoftmaxGrad'
+import { maskedSoftmaxConfig } from './MaskedSoftmax'
+import { softmaxGradConfig } from './SoftmaxGrad'
 import { sgdMomentumConfig } from './SgdMomentum'
 import { sgdMomentumMultiConfig } from './SgdMomentumMulti'
 import { sumSquaresConfig } from './SumSquares'
@@ -22,8 +26,12 @@ const kernelConfigs: KernelConfig[] = [
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
   conv2DBackpropFilterConfig,
+  layerNormConfig,
+  layerNormGradConfig,
   logSoftmaxConfig,
   logSoftmaxGradConfig,
+  maskedSoftmaxConfig,
+  softmaxGradConfig,
   sgdMomentumConfig,
   sgdMomentumMultiConfig,
   sumSquaresConfig,

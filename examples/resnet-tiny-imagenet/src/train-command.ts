@@ -11,37 +11,34 @@ import { flagTable, helpText, longName, parseFlags, parseValue, UsageError, type
 import {
   CHECKPOINT_FORMATS,
   CheckpointManager,
-  HostTensor,
   asTrainingState,
   loadCheckpoint,
-  loadStateDict,
-  optimizerStateFromTorch,
-  optimizerStateToTorch,
+  loadPretrained,
   saveCheckpoint,
-  toStateDict,
   type CheckpointValue,
-  type StateDict,
   type TrainingState,
 } from '@tinylab/checkpoint-io'
 import { SummaryWriter, runDirName } from '@tinylab/metrics-logger'
-import { initBackend, type Device } from '@tinylab/multi-device'
+import { initBackend, startReplicasFrom, syncFromReplicas, type DataParallel, type Device } from '@tinylab/multi-device'
 import { createResNet, formatSummary, resnetArchs, summary, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
-import { TinyImageNetLoader, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
+import { SYNTHETIC_DEFAULTS, TinyImageNetLoader, ensureSyntheticDataset, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
 import {
   CosineAnnealingLR,
   SGD,
   StepLR,
   classifierStep,
+  encodeTrainingState,
   evaluateBatch,
   evaluateEpoch,
+  restoreTrainingState,
+  savedSchedulerType,
   trainEpoch,
   type BatchResult,
+  type LoopPosition,
   type MeterSums,
-  type SGDStateDict,
+  type TrainingParts,
 } from '@tinylab/train-loop'
 import { compiledTrainer } from './compiled-train-step'
-import { SYNTHETIC_DEFAULTS, ensureSyntheticDataset } from './synthetic-data'
-import { startReplicas, syncFromReplicas } from './replicas'
 import { assertResumeClasses, checkCheckpointSpace, classesOf, prepareRunOutputs, sameClasses } from './run-guards'
 import type { Subcommand } from './subcommand'
 
@@ -143,44 +140,13 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
   return { args: toArgs(values), demo, given }
 }
 
-function num(v: CheckpointValue | undefined, fallback: number): number {
-  return typeof v === 'number' ? v : fallback
-}
-
-function isRecord(v: CheckpointValue | undefined): v is Record<string, CheckpointValue> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof HostTensor) && !(v instanceof Uint8Array)
-}
-
-/** A checkpoint's state dict: TinyLab/main.py checkpoints hold it under `state_dict`; torchvision files are one. */
-function stateDictOf(value: Record<string, CheckpointValue>, file: string): StateDict {
-  const dict = value.state_dict ?? value
-  if (!isRecord(dict)) throw new Error(`${file}: no state_dict in the checkpoint`)
-  const out: StateDict = {}
-  for (const [k, v] of Object.entries(dict)) if (v instanceof HostTensor) out[k] = v
-  if (Object.keys(out).length === 0) throw new Error(`${file}: the checkpoint holds no tensors`)
-  return out
-}
-
-function loadPretrained(model: ResNet, value: Record<string, CheckpointValue>, file: string, selected: string[]): void {
-  const dict = stateDictOf(value, file)
-  const fc = model.namedTensors().filter((t) => t.name.startsWith('fc.'))
-  const sizeMismatch = fc.some((t) => {
-    const h = dict[t.name]
-    return h !== undefined && h.shape[0] !== model.numClasses
-  })
-  // A head of the right size trained on other classes would give its rows to the wrong classes.
+/** --pretrained: a head of another size, or trained on other classes (its rows would go to the wrong classes), is re-initialised. */
+function loadPretrainedResNet(model: ResNet, value: Record<string, CheckpointValue>, file: string, selected: string[]): void {
   const saved = classesOf(value.classes)
-  const otherClasses = !sizeMismatch && saved !== undefined && !sameClasses(saved, selected)
-  const headMismatch = sizeMismatch || otherClasses
-  if (otherClasses) {
-    for (const t of fc) delete dict[t.name]
-    console.log(`=> pretrained head was trained on other classes: fc re-initialised for the ${selected.length} selected`)
-  } else if (headMismatch) {
-    const classes = dict['fc.bias']?.shape[0] ?? 'another number of'
-    for (const t of fc) delete dict[t.name]
-    console.log(`=> pretrained head has ${classes} classes: fc re-initialised for ${model.numClasses}`)
-  }
-  loadStateDict(model.namedTensors(), dict, { strict: !headMismatch, modelName: 'ResNet' })
+  const replaceHead = saved !== undefined && !sameClasses(saved, selected)
+  const r = loadPretrained(model.namedTensors(), value, { head: 'fc.', numClasses: model.numClasses, replaceHead, file, modelName: 'ResNet' })
+  if (r.headReplaced === 'requested') console.log(`=> pretrained head was trained on other classes: fc re-initialised for the ${selected.length} selected`)
+  if (r.headReplaced === 'size') console.log(`=> pretrained head has ${r.savedClasses ?? 'another number of'} classes: fc re-initialised for ${model.numClasses}`)
 }
 
 function microBatchFor(args: TrainArgs, backend: string, summaryMB: number): { size: number; reason: string } {
@@ -197,43 +163,27 @@ function microBatchFor(args: TrainArgs, backend: string, summaryMB: number): { s
   }
 }
 
-/** What a checkpoint adds to main.py's keys so `--resume` continues exactly. */
-interface ResumeState {
-  epoch: number
-  /** Next batch of `epoch` (0 when the epoch is complete). */
-  batch: number
-  globalStep: number
-  bestAcc1: number
-  /** Train meters of the interrupted epoch, so its logged averages equal an uninterrupted run's. */
-  meters: MeterSums | undefined
-  microBatch: number | undefined
-}
-
-
-/** The position, best accuracy and meters a checkpoint continues from; loads its weights, momentum and schedule. */
-function resumeFrom(ckpt: TrainingState, args: TrainArgs, model: ResNet, sgd: SGD, scheduler: StepLR | CosineAnnealingLR): ResumeState {
-  const params = model.parameters()
-  loadStateDict(model.namedTensors(), ckpt.state_dict, { modelName: 'ResNet' })
-  if (ckpt.optimizer !== undefined) {
-    const opt = optimizerStateFromTorch<SGDStateDict>(ckpt.optimizer, params)
-    sgd.loadStateDict(opt)
-    tf.dispose(Object.values(opt.state).flatMap((s) => (s.momentum_buffer ? [s.momentum_buffer] : [])))
-  }
-  if (isRecord(ckpt.scheduler)) {
-    const type = ckpt.scheduler.type
-    if (type !== args.lr_schedule) throw new UsageError(`argument --lr-schedule: the checkpoint was trained with '${String(type)}', got '${args.lr_schedule}'`)
-    // The type matches the scheduler built for --lr-schedule; the load checks the keys it needs.
-    scheduler.loadStateDict(ckpt.scheduler as never)
-  }
-  const m = ckpt.meters
-  return {
-    epoch: ckpt.epoch,
-    batch: num(ckpt.batch, 0),
-    globalStep: num(ckpt.global_step, 0),
-    bestAcc1: ckpt.best_acc1,
-    meters: isRecord(m) ? { loss: num(m.loss, 0), acc1: num(m.acc1, 0), acc5: num(m.acc5, 0), count: num(m.count, 0) } : undefined,
-    microBatch: typeof ckpt.micro_batch === 'number' ? ckpt.micro_batch : undefined,
-  }
+/** `--devices N`: data-parallel replicas (DistributedDataParallel semantics) that continue from `model` and `sgd`. */
+async function startReplicas(args: TrainArgs, numClasses: number, model: ResNet, sgd: SGD): Promise<DataParallel> {
+  const dp = await startReplicasFrom(
+    {
+      replicas: args.devices,
+      device: args.device,
+      // resnet-models exports resnet18/34/50(options): the arch name is the export.
+      replica: { module: '@tinylab/resnet-models', export: args.arch, options: { numClasses, stem: args.stem, seed: args.seed }, from: import.meta.url },
+      optimizer: { momentum: args.momentum, weightDecay: args.weight_decay },
+      // DistributedDataParallel's default: rank 0's BatchNorm running stats are the model's.
+      broadcastBuffers: true,
+    },
+    model.namedTensors(),
+    sgd,
+  )
+  const b = dp.backends[0]
+  console.log(
+    `=> data parallel: ${dp.replicas} replicas on ${b?.device ?? args.device}${b?.threads ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''} each)` : ''}; ` +
+      'gradients averaged every step (DistributedDataParallel semantics, BatchNorm statistics per replica)',
+  )
+  return dp
 }
 
 type TrainBatch = { x: tf.Tensor4D; y: tf.Tensor1D } | { x: Float32Array; y: Int32Array }
@@ -265,8 +215,9 @@ async function run(argv: string[]): Promise<number> {
   }
   // A resumed run keeps its recipe (stem, schedule, classes) unless a flag overrides it.
   if (resumed) {
-    const type = isRecord(resumed.scheduler) ? resumed.scheduler.type : undefined
+    const type = savedSchedulerType(resumed)
     if (!given.has('lr_schedule') && (type === 'step' || type === 'cosine')) args.lr_schedule = type
+    if (type !== undefined && type !== args.lr_schedule) throw new UsageError(`argument --lr-schedule: the checkpoint was trained with '${type}', got '${args.lr_schedule}'`)
     if (!given.has('stem') && (resumed.stem === 'imagenet' || resumed.stem === 'cifar')) args.stem = resumed.stem
   }
   const savedClasses = classesOf(resumed?.classes)
@@ -277,7 +228,7 @@ async function run(argv: string[]): Promise<number> {
   const trainList = readSplit(root, 'train', classSel)
   const valList = readSplit(root, 'val', classSel)
   const wnids = trainList.classes.wnids
-  const numClasses = args.num_classes ?? num(resumed?.num_classes, wnids.length)
+  const numClasses = args.num_classes ?? (typeof resumed?.num_classes === 'number' ? resumed.num_classes : wnids.length)
   if (numClasses < wnids.length) throw new UsageError(`argument --num-classes: ${numClasses} is fewer than the ${wnids.length} selected classes`)
   if (args.resume !== undefined && savedClasses !== undefined && (args.classes || args.num_classes_subset))
     assertResumeClasses(args.resume, savedClasses, wnids, args.classes ? '--classes' : '--num-classes-subset')
@@ -300,22 +251,23 @@ async function run(argv: string[]): Promise<number> {
   if (!args.evaluate) checkCheckpointSpace(args.logdir, args.save_dir, 8 * modelSummary.totalParams)
   if (args.pretrained !== undefined && pretrained !== undefined) {
     console.log(`=> using pre-trained model '${args.pretrained}'`)
-    loadPretrained(model, pretrained, args.pretrained, wnids)
+    loadPretrainedResNet(model, pretrained, args.pretrained, wnids)
   }
   const params = model.parameters()
   const sgd = new SGD(params, { lr: args.lr, momentum: args.momentum, weightDecay: args.weight_decay })
   const scheduler = args.lr_schedule === 'cosine' ? new CosineAnnealingLR(sgd, { tMax: args.epochs }) : new StepLR(sgd, { stepSize: 30, gamma: 0.1 })
 
-  let state: ResumeState = { epoch: args.start_epoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined, microBatch: undefined }
+  const training: TrainingParts = { model: model.namedTensors(), params, optimizer: sgd, scheduler, type: args.lr_schedule, modelName: 'ResNet' }
+  let state: LoopPosition = { epoch: args.start_epoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined }
   if (resumed && args.resume) {
-    state = resumeFrom(resumed, args, model, sgd, scheduler)
+    state = restoreTrainingState(resumed, training)
     console.log(`=> loaded checkpoint '${args.resume}' (epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''}, best acc@1 ${state.bestAcc1.toFixed(3)})`)
   }
 
   // wasm+native keeps its tensors in the wasm heap too, so the 4 GiB cap applies to both.
   const heapCapped = info.backend === 'wasm' || info.device === 'wasm' || info.device === 'wasm+native'
   let micro = microBatchFor(args, heapCapped ? 'wasm' : info.backend, modelSummary.forwardBackwardSizeMB)
-  if (state.microBatch !== undefined && args.micro_batch === 'auto') micro = { size: state.microBatch, reason: 'kept from the checkpoint' }
+  if (typeof resumed?.micro_batch === 'number' && args.micro_batch === 'auto') micro = { size: resumed.micro_batch, reason: 'kept from the checkpoint' }
   // Each replica's heap holds only its 1/N shard: data parallelism replaces gradient accumulation.
   if (args.devices > 1) micro = { size: args.batch_size, reason: `${args.devices} replicas split each batch` }
   const parts = Math.ceil(args.batch_size / micro.size)
@@ -397,28 +349,20 @@ async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint)
 
   const saveState = async (epoch: number, batch: number, meters: MeterSums | undefined, isBest: boolean): Promise<void> => {
-    const value: Record<string, CheckpointValue> & { epoch: number } = {
-      epoch,
+    const value = await encodeTrainingState(training, { ...state, epoch, batch, meters }, {
       arch: args.arch,
-      state_dict: await toStateDict(model.namedTensors()),
-      best_acc1: state.bestAcc1,
-      optimizer: await optimizerStateToTorch(sgd.stateDict(), params),
-      scheduler: { type: args.lr_schedule, ...scheduler.stateDict() },
-      batch,
-      global_step: state.globalStep,
-      meters: meters ? { ...meters } : null,
       rng: { seed: args.seed, note: 'data order and augmentation are seeded per (seed, epoch, sample); weights by seed' },
       micro_batch: micro.size,
       classes: wnids,
       num_classes: numClasses,
       stem: args.stem,
       run_dir: runDir,
-    }
+    })
     if (batch === 0) await checkpoints.save(value, { isBest })
     else await saveCheckpoint(checkpoints.path('checkpoint'), value, checkpoints.format)
   }
 
-  const dp = args.devices > 1 ? await startReplicas({ ...args, numClasses, weightDecay: args.weight_decay }, model, sgd) : undefined
+  const dp = args.devices > 1 ? await startReplicas(args, numClasses, model, sgd) : undefined
   // --device webgpu with whole batches on this thread: the compiled step (compiled-train-step.ts).
   const compiled = info.device === 'webgpu' && !dp && micro.size >= args.batch_size ? compiledTrainer(model, params, sgd, numClasses, topk) : undefined
   /** One SGD step on a batch: on the replicas (which take the loader's arrays as they are), compiled, or here in micro-batches. */
@@ -462,7 +406,7 @@ async function run(argv: string[]): Promise<number> {
         },
       })
       // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
-      if (dp) syncFromReplicas(dp, model, sgd)
+      if (dp) syncFromReplicas(dp, model.namedTensors(), sgd)
       if (stopRequested && trained.batch < total) {
         await saveState(epoch, trained.batch, trained.sums, false)
         writer.flush()

@@ -4,7 +4,7 @@
  * the packages: data (tiny-imagenet-data), model (resnet-models), SGD, schedules and the epoch loop (train-loop), meters
  * and TensorBoard (metrics-logger), checkpoints (checkpoint-io), backend and data parallelism (multi-device).
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { flagTable, helpText, longName, parseFlags, parseValue, UsageError, type FlagValues } from '@tinylab/cli-flags'
@@ -26,6 +26,7 @@ import {
   CosineAnnealingLR,
   SGD,
   StepLR,
+  StopOnSigint,
   classifierStep,
   encodeTrainingState,
   evaluateBatch,
@@ -117,11 +118,6 @@ function toArgs({ help: _help, ...v }: Flags) {
   }
 }
 type TrainArgs = ReturnType<typeof toArgs>
-
-/** hparams.json's keys: the flags in camelCase. */
-function camelCase(args: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(args).map(([k, x]) => [k.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()), x]))
-}
 
 function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; given: Set<string> } | 'help' {
   const { values, positionals, given } = parseFlags(argv, FLAGS, { positionals: true })
@@ -282,8 +278,11 @@ async function run(argv: string[]): Promise<number> {
   const valCache = args.cache ? `${args.cache}.val` : undefined
   const valLoader = await TinyImageNetLoader.create(valList.samples, { ...loaderOptions, shuffle: false, augment: 'none', cache: valCache, verbose: true })
   const topk = [1, Math.min(5, numClasses)]
-  let stopRequested = false
-  const stop = (): boolean => stopRequested
+  const ctrlC = new StopOnSigint({
+    first: '\n=> Ctrl-C: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
+    second: '\n=> second Ctrl-C: aborting without saving',
+  })
+  const stop = (): boolean => ctrlC.requested
   /** Main.py's validate(); undefined when Ctrl-C abandoned it (a resumed run validates again). */
   const validate = () =>
     evaluateEpoch({
@@ -319,16 +318,8 @@ async function run(argv: string[]): Promise<number> {
   const stepsLog = path.join(runDir, 'steps.jsonl')
   mkdirSync(runDir, { recursive: true })
   console.log(`=> run folder ${runDir} (TensorBoard: tensorboard --logdir ${args.logdir}); checkpoints in ${saveDir}`)
-  const hparams = camelCase(args)
-  writeFileSync(
-    path.join(runDir, 'hparams.json'),
-    JSON.stringify(
-      { ...hparams, data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null, resumedFrom: args.resume ? path.resolve(args.resume) : null },
-      null,
-      2,
-    ) + '\n',
-  )
-  writer.addText('args', ['| flag | value |', '|---|---|', ...Object.entries(hparams).map(([k, v]) => `| ${k} | ${JSON.stringify(v)} |`)].join('\n'))
+  const resumedFrom = args.resume ? path.resolve(args.resume) : null
+  writer.addFlags(args, { data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null, resumedFrom })
 
   const trainLoader = await TinyImageNetLoader.create(trainList.samples, {
     ...loaderOptions,
@@ -338,15 +329,7 @@ async function run(argv: string[]): Promise<number> {
     verbose: true,
   })
 
-  const onSigint = (): void => {
-    if (stopRequested) {
-      console.error('\n=> second Ctrl-C: aborting without saving')
-      process.exit(130)
-    }
-    stopRequested = true
-    console.error('\n=> Ctrl-C: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)')
-  }
-  process.on('SIGINT', onSigint)
+  ctrlC.listen()
 
   const saveState = async (epoch: number, batch: number, meters: MeterSums | undefined, isBest: boolean): Promise<void> => {
     const value = await encodeTrainingState(training, { ...state, epoch, batch, meters }, {
@@ -407,7 +390,7 @@ async function run(argv: string[]): Promise<number> {
       })
       // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
       if (dp) syncFromReplicas(dp, model.namedTensors(), sgd)
-      if (stopRequested && trained.batch < total) {
+      if (ctrlC.requested && trained.batch < total) {
         await saveState(epoch, trained.batch, trained.sums, false)
         writer.flush()
         console.log(`=> interrupted: saved ${checkpoints.path('checkpoint')} at epoch ${epoch}, batch ${trained.batch}; ${resumeHint}`)
@@ -433,7 +416,7 @@ async function run(argv: string[]): Promise<number> {
       writer.addScalar('scalar/val_acc', val.acc1, epoch)
       writer.addScalar('scalar/lr', epochLr, epoch)
       writer.flush()
-      if (stopRequested) {
+      if (ctrlC.requested) {
         console.log(`=> interrupted after epoch ${epoch}: saved ${checkpoints.path('checkpoint')}; ${resumeHint}`)
         exitCode = 130
         break
@@ -441,7 +424,7 @@ async function run(argv: string[]): Promise<number> {
     }
     if (exitCode === 0) console.log(`Training Finished (best Acc@1 ${state.bestAcc1.toFixed(3)}); report: pnpm resnet report --run ${runDir}`)
   } finally {
-    process.off('SIGINT', onSigint)
+    ctrlC.close()
     writer.close()
     await Promise.all([trainLoader.close(), valLoader.close()])
     await dp?.dispose()

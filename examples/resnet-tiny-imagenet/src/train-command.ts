@@ -32,11 +32,11 @@ import {
   evaluateBatch,
   evaluateEpoch,
   restoreTrainingState,
+  runEpochs,
   savedSchedulerType,
   trainEpoch,
   type BatchResult,
   type LoopPosition,
-  type MeterSums,
   type TrainingParts,
 } from '@tinylab/train-loop'
 import { compiledTrainer } from './compiled-train-step'
@@ -331,8 +331,8 @@ async function run(argv: string[]): Promise<number> {
 
   ctrlC.listen()
 
-  const saveState = async (epoch: number, batch: number, meters: MeterSums | undefined, isBest: boolean): Promise<void> => {
-    const value = await encodeTrainingState(training, { ...state, epoch, batch, meters }, {
+  const saveState = async (position: LoopPosition, isBest: boolean): Promise<void> => {
+    const value = await encodeTrainingState(training, position, {
       arch: args.arch,
       rng: { seed: args.seed, note: 'data order and augmentation are seeded per (seed, epoch, sample); weights by seed' },
       micro_batch: micro.size,
@@ -341,8 +341,9 @@ async function run(argv: string[]): Promise<number> {
       stem: args.stem,
       run_dir: runDir,
     })
-    if (batch === 0) await checkpoints.save(value, { isBest })
+    if (position.batch === 0) await checkpoints.save(value, { isBest })
     else await saveCheckpoint(checkpoints.path('checkpoint'), value, checkpoints.format)
+    writer.flush()
   }
 
   const dp = args.devices > 1 ? await startReplicas(args, numClasses, model, sgd) : undefined
@@ -367,62 +368,50 @@ async function run(argv: string[]): Promise<number> {
     }
   }
 
+  const ckpt = checkpoints.path('checkpoint')
   let exitCode = 0
-  const resumeHint = `continue with --resume ${checkpoints.path('checkpoint')}`
   try {
-    for (let epoch = state.epoch; epoch < args.epochs; epoch++) {
-      const total = Math.min(trainLoader.numBatches, args.max_steps ?? Infinity)
-      const startBatch = epoch === state.epoch ? state.batch : 0
-      const epochLr = sgd.lr
-      const trained = await trainEpoch<TrainBatch>(epoch, {
-        batches: dp ? trainLoader.arrays(epoch, { startBatch }) : trainLoader.batches(epoch, { startBatch }),
-        total,
-        startBatch,
-        sums: state.meters,
-        size: (b) => (b.y instanceof Int32Array ? b.y.length : b.y.shape[0]),
-        step,
-        printFreq: args.print_freq,
-        stop,
-        onStep: (i, r) => {
-          state.globalStep++
-          appendFileSync(stepsLog, JSON.stringify({ epoch, batch: i, step: state.globalStep, loss: r.loss, acc1: r.acc[0], lr: sgd.lr }) + '\n')
-        },
-      })
-      // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
-      if (dp) syncFromReplicas(dp, model.namedTensors(), sgd)
-      if (ctrlC.requested && trained.batch < total) {
-        await saveState(epoch, trained.batch, trained.sums, false)
+    const end = await runEpochs({
+      position: state,
+      epochs: args.epochs,
+      scheduler,
+      lr: () => sgd.lr,
+      stop,
+      validate,
+      save: saveState,
+      train: async (epoch, startBatch, sums) => {
+        const total = Math.min(trainLoader.numBatches, args.max_steps ?? Infinity)
+        const trained = await trainEpoch<TrainBatch>(epoch, {
+          batches: dp ? trainLoader.arrays(epoch, { startBatch }) : trainLoader.batches(epoch, { startBatch }),
+          total,
+          startBatch,
+          sums,
+          size: (b) => (b.y instanceof Int32Array ? b.y.length : b.y.shape[0]),
+          step,
+          printFreq: args.print_freq,
+          stop,
+          onStep: (i, r) => {
+            state.globalStep++
+            appendFileSync(stepsLog, JSON.stringify({ epoch, batch: i, step: state.globalStep, loss: r.loss, acc1: r.acc[0], lr: sgd.lr }) + '\n')
+          },
+        })
+        // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
+        if (dp) syncFromReplicas(dp, model.namedTensors(), sgd)
+        return { ...trained, total }
+      },
+      onEpochEnd: (epoch, trained, val, lr) => {
+        const scalars = { train_loss: trained.loss, train_acc: trained.acc1, val_loss: val.loss, val_acc: val.acc1, lr }
+        for (const [name, value] of Object.entries(scalars)) writer.addScalar(`scalar/${name}`, value, epoch)
         writer.flush()
-        console.log(`=> interrupted: saved ${checkpoints.path('checkpoint')} at epoch ${epoch}, batch ${trained.batch}; ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-      const val = await validate()
-      if (val === undefined) {
-        // Training of this epoch is complete (batch = total); --resume skips to its validation.
-        await saveState(epoch, trained.batch, trained.sums, false)
-        writer.flush()
-        console.log(`=> interrupted during validation: saved ${checkpoints.path('checkpoint')} at epoch ${epoch} (training done, validation redone on --resume); ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-      scheduler.step()
-      const isBest = val.acc1 > state.bestAcc1
-      state.bestAcc1 = Math.max(val.acc1, state.bestAcc1)
-      await saveState(epoch + 1, 0, undefined, isBest)
-      writer.addScalar('scalar/train_loss', trained.loss, epoch)
-      writer.addScalar('scalar/train_acc', trained.acc1, epoch)
-      writer.addScalar('scalar/val_loss', val.loss, epoch)
-      writer.addScalar('scalar/val_acc', val.acc1, epoch)
-      writer.addScalar('scalar/lr', epochLr, epoch)
-      writer.flush()
-      if (ctrlC.requested) {
-        console.log(`=> interrupted after epoch ${epoch}: saved ${checkpoints.path('checkpoint')}; ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-    }
-    if (exitCode === 0) console.log(`Training Finished (best Acc@1 ${state.bestAcc1.toFixed(3)}); report: pnpm resnet report --run ${runDir}`)
+      },
+    })
+    const resumeHint = `continue with --resume ${ckpt}`
+    if (end.stopped === 'training') console.log(`=> interrupted: saved ${ckpt} at epoch ${end.epoch}, batch ${end.batch}; ${resumeHint}`)
+    // Training of this epoch is complete (batch = total); --resume skips to its validation.
+    if (end.stopped === 'validation') console.log(`=> interrupted during validation: saved ${ckpt} at epoch ${end.epoch} (training done, validation redone on --resume); ${resumeHint}`)
+    if (end.stopped === 'after-epoch') console.log(`=> interrupted after epoch ${end.epoch}: saved ${ckpt}; ${resumeHint}`)
+    if (end.stopped) exitCode = 130
+    else console.log(`Training Finished (best Acc@1 ${state.bestAcc1.toFixed(3)}); report: pnpm resnet report --run ${runDir}`)
   } finally {
     ctrlC.close()
     writer.close()

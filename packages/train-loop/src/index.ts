@@ -17,3 +17,5 @@ export { encodeTrainingState, restoreTrainingState, savedSchedulerType } from '.
 export type { LoopPosition, SavedScheduler, TrainingParts } from './training-state'
 export { StopOnSigint } from './stop-on-sigint'
 export type { StopMessages } from './stop-on-sigint'
+export { runEpochs } from './run-epochs'
+export type { RunEpochsOptions, RunEpochsResult } from './run-epochs'

@@ -33,7 +33,7 @@ describe('encodeTrainingState / restoreTrainingState', () => {
   it("round-trips weights, buffers, momentum, the schedule and the loop's position through a .pth checkpoint", async () => {
     const a = parts(1)
     a.optimizer.step({ 'fc.weight': tf.ones([3, 2]), 'fc.bias': tf.ones([2]) })
-    for (let e = 0; e < 3; e++) a.scheduler.step()
+    for (let e = 0; e < 3; e++) (a.scheduler as StepLR).step()
     const position = { epoch: 4, batch: 7, globalStep: 31, bestAcc1: 12.5, meters: { loss: 9, acc1: 40, acc5: 80, count: 7 } }
     const saved = await encodeTrainingState(a, position, { arch: 'net', stem: 'cifar' })
     expect(Object.keys(saved)).toEqual(['epoch', 'arch', 'state_dict', 'best_acc1', 'optimizer', 'scheduler', 'batch', 'global_step', 'meters', 'stem'])

@@ -3,9 +3,9 @@
  * `pnpm resnet train`: layer table, hyper-parameters, per-epoch losses/accuracies with curves, final and best accuracy,
  * checkpoints with sizes, and the device-speed table when `devices.md` / `devices.csv` sits in the run folder.
  */
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { plotRun, readScalarsJsonl, seriesByTag } from '@tinylab/metrics-logger'
+import { epochTable, fileSizeTable, formatCell as fmt, plotRun, readScalarsJsonl, type EpochColumn } from '@tinylab/metrics-logger'
 import { initBackend } from '@tinylab/multi-device'
 import { createResNet, formatSummary, summary, type ResNetStem } from '@tinylab/resnet-models'
 import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
@@ -26,30 +26,9 @@ interface Hparams {
   [key: string]: unknown
 }
 
-function fmt(v: number | undefined, digits = 3): string {
-  return v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits)
-}
-
-function sizeOf(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
-}
-
-/** The per-epoch table and headline numbers from scalars.jsonl. */
-function epochRows(runDir: string): { rows: string[]; last?: number; best?: number; bestEpoch?: number; epochs: number } {
-  const byTag = seriesByTag(readScalarsJsonl(path.join(runDir, 'scalars.jsonl')))
-  const at = (tag: string): Map<number, number> => new Map((byTag.get(tag) ?? []).map((p) => [p.step, p.value]))
-  const [tl, ta, vl, va, lr] = ['scalar/train_loss', 'scalar/train_acc', 'scalar/val_loss', 'scalar/val_acc', 'scalar/lr'].map(at) as Map<number, number>[]
-  const epochs = [...(va as Map<number, number>).keys()].sort((a, b) => a - b)
-  const rows = epochs.map((e) => `| ${e} | ${fmt(tl?.get(e), 4)} | ${fmt(ta?.get(e), 2)} | ${fmt(vl?.get(e), 4)} | ${fmt(va?.get(e), 2)} | ${fmt(lr?.get(e), 5)} |`)
-  let best: number | undefined
-  let bestEpoch: number | undefined
-  for (const e of epochs) {
-    const v = va?.get(e) as number
-    if (best === undefined || v > best) [best, bestEpoch] = [v, e]
-  }
-  const lastEpoch = epochs[epochs.length - 1]
-  return { rows, last: lastEpoch === undefined ? undefined : va?.get(lastEpoch), best, bestEpoch, epochs: epochs.length }
-}
+/** The reference run's four metrics per epoch, as TensorBoard scalars (`scalar/<name>`) and in pytorch.jsonl (`<name>`). */
+const METRICS = [['train_loss', 'train loss', 4], ['train_acc', 'train acc@1', 2], ['val_loss', 'val loss', 4], ['val_acc', 'val acc@1', 2]] as const
+const columns = (prefix: string, last: EpochColumn): EpochColumn[] => [...METRICS.map(([name, heading, digits]) => ({ tag: prefix + name, heading, digits })), last]
 
 /** Builds the report text; writes the PNG curves into the run folder. */
 export async function writeReport(runDir: string, title?: string): Promise<string> {
@@ -59,7 +38,7 @@ export async function writeReport(runDir: string, title?: string): Promise<strin
   const hp: Hparams = existsSync(hpFile) ? (JSON.parse(readFileSync(hpFile, 'utf8')) as Hparams) : {}
   const out: string[] = [`# ${title ?? `ResNet on Tiny-ImageNet: ${path.basename(path.resolve(runDir))}`}`, '']
 
-  const e = epochRows(runDir)
+  const e = epochTable(readScalarsJsonl(path.join(runDir, 'scalars.jsonl')), columns('scalar/', { tag: 'scalar/lr', heading: 'lr', digits: 5 }), 'scalar/val_acc')
   out.push('## Result', '')
   out.push(`- epochs logged: ${e.epochs}`)
   out.push(`- final top-1 val accuracy: **${fmt(e.last)}%**`)
@@ -71,20 +50,21 @@ export async function writeReport(runDir: string, title?: string): Promise<strin
   out.push('## Curves', '')
   for (const p of pngs) out.push(`![${path.basename(p, '.png')}](${path.basename(p)})`, '')
 
-  out.push('## Per epoch', '', '| epoch | train loss | train acc@1 | val loss | val acc@1 | lr |', '|---:|---:|---:|---:|---:|---:|', ...e.rows, '')
+  out.push('## Per epoch', '', ...e.lines, '')
 
   const torchFile = path.join(runDir, 'pytorch.jsonl')
   if (existsSync(torchFile)) {
-    const torch = readFileSync(torchFile, 'utf8')
+    const rows = readFileSync(torchFile, 'utf8')
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as { epoch: number; train_loss: number; train_acc: number; val_loss: number; val_acc: number; seconds: number })
-    const tBest = Math.max(...torch.map((r) => r.val_acc))
+      .flatMap((l) => {
+        const r = JSON.parse(l) as Record<string, number>
+        return Object.entries(r).map(([tag, value]) => ({ tag, value, step: r.epoch as number, wall_time: 0 }))
+      })
+    const t = epochTable(rows, columns('', { tag: 'seconds', heading: 's/epoch', digits: 0 }), 'val_acc')
     out.push('## PyTorch, same recipe (reference/train_subset.py)', '')
-    out.push(`- final top-1 val accuracy: **${fmt(torch[torch.length - 1]?.val_acc)}%**, best **${fmt(tBest)}%**; TinyLab − PyTorch (best): ${fmt((e.best ?? NaN) - tBest, 2)} points`, '')
-    out.push('| epoch | train loss | train acc@1 | val loss | val acc@1 | s/epoch |', '|---:|---:|---:|---:|---:|---:|')
-    for (const r of torch) out.push(`| ${r.epoch} | ${fmt(r.train_loss, 4)} | ${fmt(r.train_acc, 2)} | ${fmt(r.val_loss, 4)} | ${fmt(r.val_acc, 2)} | ${fmt(r.seconds, 0)} |`)
-    out.push('')
+    out.push(`- final top-1 val accuracy: **${fmt(t.last)}%**, best **${fmt(t.best)}%**; TinyLab − PyTorch (best): ${fmt((e.best ?? NaN) - (t.best ?? NaN), 2)} points`, '')
+    out.push(...t.lines, '')
   }
 
   out.push('## Hyper-parameters', '', '| flag | value |', '|---|---|')
@@ -92,14 +72,8 @@ export async function writeReport(runDir: string, title?: string): Promise<strin
   if (Array.isArray(hp.classes)) out.push(`| classes | ${hp.classes.length > 20 ? `${hp.classes.length} wnids` : hp.classes.join(' ')} |`)
   out.push('')
 
-  const dirs = [...new Set([runDir, typeof hp.saveDir === 'string' ? hp.saveDir : runDir])]
-  const ckpts = dirs.flatMap((d) =>
-    existsSync(d) ? readdirSync(d).filter((f) => /\.(safetensors|pth\.tar|pth)$/u.test(f)).map((f) => ({ f: path.join(d, f), size: statSync(path.join(d, f)).size })) : [],
-  )
-  out.push('## Checkpoints', '')
-  if (ckpts.length === 0) out.push('(none in the run folder)')
-  else out.push('| file | size |', '|---|---:|', ...ckpts.sort((a, b) => a.f.localeCompare(b.f)).map((c) => `| ${path.basename(c.f)} | ${sizeOf(c.size)} |`))
-  out.push('')
+  const ckpts = fileSizeTable([runDir, typeof hp.saveDir === 'string' ? hp.saveDir : runDir], /\.(safetensors|pth\.tar|pth)$/u)
+  out.push('## Checkpoints', '', ...(ckpts.length ? ckpts : ['(none in the run folder)']), '')
 
   for (const name of ['devices.md', 'devices.csv']) {
     const file = path.join(runDir, name)

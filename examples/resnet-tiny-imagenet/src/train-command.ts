@@ -4,44 +4,42 @@
  * the packages: data (tiny-imagenet-data), model (resnet-models), SGD, schedules and the epoch loop (train-loop), meters
  * and TensorBoard (metrics-logger), checkpoints (checkpoint-io), backend and data parallelism (multi-device).
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { flagTable, helpText, longName, parseFlags, parseValue, UsageError, type FlagValues } from '@tinylab/cli-flags'
 import {
   CHECKPOINT_FORMATS,
   CheckpointManager,
-  HostTensor,
   asTrainingState,
   loadCheckpoint,
-  loadStateDict,
-  optimizerStateFromTorch,
-  optimizerStateToTorch,
+  loadPretrained,
   saveCheckpoint,
-  toStateDict,
   type CheckpointValue,
-  type StateDict,
   type TrainingState,
 } from '@tinylab/checkpoint-io'
 import { SummaryWriter, runDirName } from '@tinylab/metrics-logger'
-import { initBackend, type Device } from '@tinylab/multi-device'
+import { initBackend, startReplicasFrom, syncFromReplicas, type DataParallel, type Device } from '@tinylab/multi-device'
 import { createResNet, formatSummary, resnetArchs, summary, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
-import { TinyImageNetLoader, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
+import { SYNTHETIC_DEFAULTS, TinyImageNetLoader, ensureSyntheticDataset, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
 import {
   CosineAnnealingLR,
   SGD,
   StepLR,
+  StopOnSigint,
   classifierStep,
+  encodeTrainingState,
   evaluateBatch,
   evaluateEpoch,
+  restoreTrainingState,
+  runEpochs,
+  savedSchedulerType,
   trainEpoch,
   type BatchResult,
-  type MeterSums,
-  type SGDStateDict,
+  type LoopPosition,
+  type TrainingParts,
 } from '@tinylab/train-loop'
 import { compiledTrainer } from './compiled-train-step'
-import { SYNTHETIC_DEFAULTS, ensureSyntheticDataset } from './synthetic-data'
-import { startReplicas, syncFromReplicas } from './replicas'
 import { assertResumeClasses, checkCheckpointSpace, classesOf, prepareRunOutputs, sameClasses } from './run-guards'
 import type { Subcommand } from './subcommand'
 
@@ -121,11 +119,6 @@ function toArgs({ help: _help, ...v }: Flags) {
 }
 type TrainArgs = ReturnType<typeof toArgs>
 
-/** hparams.json's keys: the flags in camelCase. */
-function camelCase(args: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(args).map(([k, x]) => [k.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()), x]))
-}
-
 function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; given: Set<string> } | 'help' {
   const { values, positionals, given } = parseFlags(argv, FLAGS, { positionals: true })
   if (values.help) return 'help'
@@ -143,44 +136,13 @@ function parseTrainArgs(argv: string[]): { args: TrainArgs; demo: string[]; give
   return { args: toArgs(values), demo, given }
 }
 
-function num(v: CheckpointValue | undefined, fallback: number): number {
-  return typeof v === 'number' ? v : fallback
-}
-
-function isRecord(v: CheckpointValue | undefined): v is Record<string, CheckpointValue> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof HostTensor) && !(v instanceof Uint8Array)
-}
-
-/** A checkpoint's state dict: TinyLab/main.py checkpoints hold it under `state_dict`; torchvision files are one. */
-function stateDictOf(value: Record<string, CheckpointValue>, file: string): StateDict {
-  const dict = value.state_dict ?? value
-  if (!isRecord(dict)) throw new Error(`${file}: no state_dict in the checkpoint`)
-  const out: StateDict = {}
-  for (const [k, v] of Object.entries(dict)) if (v instanceof HostTensor) out[k] = v
-  if (Object.keys(out).length === 0) throw new Error(`${file}: the checkpoint holds no tensors`)
-  return out
-}
-
-function loadPretrained(model: ResNet, value: Record<string, CheckpointValue>, file: string, selected: string[]): void {
-  const dict = stateDictOf(value, file)
-  const fc = model.namedTensors().filter((t) => t.name.startsWith('fc.'))
-  const sizeMismatch = fc.some((t) => {
-    const h = dict[t.name]
-    return h !== undefined && h.shape[0] !== model.numClasses
-  })
-  // A head of the right size trained on other classes would give its rows to the wrong classes.
+/** --pretrained: a head of another size, or trained on other classes (its rows would go to the wrong classes), is re-initialised. */
+function loadPretrainedResNet(model: ResNet, value: Record<string, CheckpointValue>, file: string, selected: string[]): void {
   const saved = classesOf(value.classes)
-  const otherClasses = !sizeMismatch && saved !== undefined && !sameClasses(saved, selected)
-  const headMismatch = sizeMismatch || otherClasses
-  if (otherClasses) {
-    for (const t of fc) delete dict[t.name]
-    console.log(`=> pretrained head was trained on other classes: fc re-initialised for the ${selected.length} selected`)
-  } else if (headMismatch) {
-    const classes = dict['fc.bias']?.shape[0] ?? 'another number of'
-    for (const t of fc) delete dict[t.name]
-    console.log(`=> pretrained head has ${classes} classes: fc re-initialised for ${model.numClasses}`)
-  }
-  loadStateDict(model.namedTensors(), dict, { strict: !headMismatch, modelName: 'ResNet' })
+  const replaceHead = saved !== undefined && !sameClasses(saved, selected)
+  const r = loadPretrained(model.namedTensors(), value, { head: 'fc.', numClasses: model.numClasses, replaceHead, file, modelName: 'ResNet' })
+  if (r.headReplaced === 'requested') console.log(`=> pretrained head was trained on other classes: fc re-initialised for the ${selected.length} selected`)
+  if (r.headReplaced === 'size') console.log(`=> pretrained head has ${r.savedClasses ?? 'another number of'} classes: fc re-initialised for ${model.numClasses}`)
 }
 
 function microBatchFor(args: TrainArgs, backend: string, summaryMB: number): { size: number; reason: string } {
@@ -197,43 +159,27 @@ function microBatchFor(args: TrainArgs, backend: string, summaryMB: number): { s
   }
 }
 
-/** What a checkpoint adds to main.py's keys so `--resume` continues exactly. */
-interface ResumeState {
-  epoch: number
-  /** Next batch of `epoch` (0 when the epoch is complete). */
-  batch: number
-  globalStep: number
-  bestAcc1: number
-  /** Train meters of the interrupted epoch, so its logged averages equal an uninterrupted run's. */
-  meters: MeterSums | undefined
-  microBatch: number | undefined
-}
-
-
-/** The position, best accuracy and meters a checkpoint continues from; loads its weights, momentum and schedule. */
-function resumeFrom(ckpt: TrainingState, args: TrainArgs, model: ResNet, sgd: SGD, scheduler: StepLR | CosineAnnealingLR): ResumeState {
-  const params = model.parameters()
-  loadStateDict(model.namedTensors(), ckpt.state_dict, { modelName: 'ResNet' })
-  if (ckpt.optimizer !== undefined) {
-    const opt = optimizerStateFromTorch<SGDStateDict>(ckpt.optimizer, params)
-    sgd.loadStateDict(opt)
-    tf.dispose(Object.values(opt.state).flatMap((s) => (s.momentum_buffer ? [s.momentum_buffer] : [])))
-  }
-  if (isRecord(ckpt.scheduler)) {
-    const type = ckpt.scheduler.type
-    if (type !== args.lr_schedule) throw new UsageError(`argument --lr-schedule: the checkpoint was trained with '${String(type)}', got '${args.lr_schedule}'`)
-    // The type matches the scheduler built for --lr-schedule; the load checks the keys it needs.
-    scheduler.loadStateDict(ckpt.scheduler as never)
-  }
-  const m = ckpt.meters
-  return {
-    epoch: ckpt.epoch,
-    batch: num(ckpt.batch, 0),
-    globalStep: num(ckpt.global_step, 0),
-    bestAcc1: ckpt.best_acc1,
-    meters: isRecord(m) ? { loss: num(m.loss, 0), acc1: num(m.acc1, 0), acc5: num(m.acc5, 0), count: num(m.count, 0) } : undefined,
-    microBatch: typeof ckpt.micro_batch === 'number' ? ckpt.micro_batch : undefined,
-  }
+/** `--devices N`: data-parallel replicas (DistributedDataParallel semantics) that continue from `model` and `sgd`. */
+async function startReplicas(args: TrainArgs, numClasses: number, model: ResNet, sgd: SGD): Promise<DataParallel> {
+  const dp = await startReplicasFrom(
+    {
+      replicas: args.devices,
+      device: args.device,
+      // resnet-models exports resnet18/34/50(options): the arch name is the export.
+      replica: { module: '@tinylab/resnet-models', export: args.arch, options: { numClasses, stem: args.stem, seed: args.seed }, from: import.meta.url },
+      optimizer: { momentum: args.momentum, weightDecay: args.weight_decay },
+      // DistributedDataParallel's default: rank 0's BatchNorm running stats are the model's.
+      broadcastBuffers: true,
+    },
+    model.namedTensors(),
+    sgd,
+  )
+  const b = dp.backends[0]
+  console.log(
+    `=> data parallel: ${dp.replicas} replicas on ${b?.device ?? args.device}${b?.threads ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''} each)` : ''}; ` +
+      'gradients averaged every step (DistributedDataParallel semantics, BatchNorm statistics per replica)',
+  )
+  return dp
 }
 
 type TrainBatch = { x: tf.Tensor4D; y: tf.Tensor1D } | { x: Float32Array; y: Int32Array }
@@ -265,8 +211,9 @@ async function run(argv: string[]): Promise<number> {
   }
   // A resumed run keeps its recipe (stem, schedule, classes) unless a flag overrides it.
   if (resumed) {
-    const type = isRecord(resumed.scheduler) ? resumed.scheduler.type : undefined
+    const type = savedSchedulerType(resumed)
     if (!given.has('lr_schedule') && (type === 'step' || type === 'cosine')) args.lr_schedule = type
+    if (type !== undefined && type !== args.lr_schedule) throw new UsageError(`argument --lr-schedule: the checkpoint was trained with '${type}', got '${args.lr_schedule}'`)
     if (!given.has('stem') && (resumed.stem === 'imagenet' || resumed.stem === 'cifar')) args.stem = resumed.stem
   }
   const savedClasses = classesOf(resumed?.classes)
@@ -277,7 +224,7 @@ async function run(argv: string[]): Promise<number> {
   const trainList = readSplit(root, 'train', classSel)
   const valList = readSplit(root, 'val', classSel)
   const wnids = trainList.classes.wnids
-  const numClasses = args.num_classes ?? num(resumed?.num_classes, wnids.length)
+  const numClasses = args.num_classes ?? (typeof resumed?.num_classes === 'number' ? resumed.num_classes : wnids.length)
   if (numClasses < wnids.length) throw new UsageError(`argument --num-classes: ${numClasses} is fewer than the ${wnids.length} selected classes`)
   if (args.resume !== undefined && savedClasses !== undefined && (args.classes || args.num_classes_subset))
     assertResumeClasses(args.resume, savedClasses, wnids, args.classes ? '--classes' : '--num-classes-subset')
@@ -300,22 +247,23 @@ async function run(argv: string[]): Promise<number> {
   if (!args.evaluate) checkCheckpointSpace(args.logdir, args.save_dir, 8 * modelSummary.totalParams)
   if (args.pretrained !== undefined && pretrained !== undefined) {
     console.log(`=> using pre-trained model '${args.pretrained}'`)
-    loadPretrained(model, pretrained, args.pretrained, wnids)
+    loadPretrainedResNet(model, pretrained, args.pretrained, wnids)
   }
   const params = model.parameters()
   const sgd = new SGD(params, { lr: args.lr, momentum: args.momentum, weightDecay: args.weight_decay })
   const scheduler = args.lr_schedule === 'cosine' ? new CosineAnnealingLR(sgd, { tMax: args.epochs }) : new StepLR(sgd, { stepSize: 30, gamma: 0.1 })
 
-  let state: ResumeState = { epoch: args.start_epoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined, microBatch: undefined }
+  const training: TrainingParts = { model: model.namedTensors(), params, optimizer: sgd, scheduler, type: args.lr_schedule, modelName: 'ResNet' }
+  let state: LoopPosition = { epoch: args.start_epoch, batch: 0, globalStep: 0, bestAcc1: 0, meters: undefined }
   if (resumed && args.resume) {
-    state = resumeFrom(resumed, args, model, sgd, scheduler)
+    state = restoreTrainingState(resumed, training)
     console.log(`=> loaded checkpoint '${args.resume}' (epoch ${state.epoch}${state.batch ? `, batch ${state.batch}` : ''}, best acc@1 ${state.bestAcc1.toFixed(3)})`)
   }
 
   // wasm+native keeps its tensors in the wasm heap too, so the 4 GiB cap applies to both.
   const heapCapped = info.backend === 'wasm' || info.device === 'wasm' || info.device === 'wasm+native'
   let micro = microBatchFor(args, heapCapped ? 'wasm' : info.backend, modelSummary.forwardBackwardSizeMB)
-  if (state.microBatch !== undefined && args.micro_batch === 'auto') micro = { size: state.microBatch, reason: 'kept from the checkpoint' }
+  if (typeof resumed?.micro_batch === 'number' && args.micro_batch === 'auto') micro = { size: resumed.micro_batch, reason: 'kept from the checkpoint' }
   // Each replica's heap holds only its 1/N shard: data parallelism replaces gradient accumulation.
   if (args.devices > 1) micro = { size: args.batch_size, reason: `${args.devices} replicas split each batch` }
   const parts = Math.ceil(args.batch_size / micro.size)
@@ -330,8 +278,11 @@ async function run(argv: string[]): Promise<number> {
   const valCache = args.cache ? `${args.cache}.val` : undefined
   const valLoader = await TinyImageNetLoader.create(valList.samples, { ...loaderOptions, shuffle: false, augment: 'none', cache: valCache, verbose: true })
   const topk = [1, Math.min(5, numClasses)]
-  let stopRequested = false
-  const stop = (): boolean => stopRequested
+  const ctrlC = new StopOnSigint({
+    first: '\n=> Ctrl-C: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
+    second: '\n=> second Ctrl-C: aborting without saving',
+  })
+  const stop = (): boolean => ctrlC.requested
   /** Main.py's validate(); undefined when Ctrl-C abandoned it (a resumed run validates again). */
   const validate = () =>
     evaluateEpoch({
@@ -367,16 +318,8 @@ async function run(argv: string[]): Promise<number> {
   const stepsLog = path.join(runDir, 'steps.jsonl')
   mkdirSync(runDir, { recursive: true })
   console.log(`=> run folder ${runDir} (TensorBoard: tensorboard --logdir ${args.logdir}); checkpoints in ${saveDir}`)
-  const hparams = camelCase(args)
-  writeFileSync(
-    path.join(runDir, 'hparams.json'),
-    JSON.stringify(
-      { ...hparams, data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null, resumedFrom: args.resume ? path.resolve(args.resume) : null },
-      null,
-      2,
-    ) + '\n',
-  )
-  writer.addText('args', ['| flag | value |', '|---|---|', ...Object.entries(hparams).map(([k, v]) => `| ${k} | ${JSON.stringify(v)} |`)].join('\n'))
+  const resumedFrom = args.resume ? path.resolve(args.resume) : null
+  writer.addFlags(args, { data: root, numClasses, classes: wnids, microBatch: micro.size, device: info.device, threads: info.threads ?? null, resumedFrom })
 
   const trainLoader = await TinyImageNetLoader.create(trainList.samples, {
     ...loaderOptions,
@@ -386,39 +329,24 @@ async function run(argv: string[]): Promise<number> {
     verbose: true,
   })
 
-  const onSigint = (): void => {
-    if (stopRequested) {
-      console.error('\n=> second Ctrl-C: aborting without saving')
-      process.exit(130)
-    }
-    stopRequested = true
-    console.error('\n=> Ctrl-C: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)')
-  }
-  process.on('SIGINT', onSigint)
+  ctrlC.listen()
 
-  const saveState = async (epoch: number, batch: number, meters: MeterSums | undefined, isBest: boolean): Promise<void> => {
-    const value: Record<string, CheckpointValue> & { epoch: number } = {
-      epoch,
+  const saveState = async (position: LoopPosition, isBest: boolean): Promise<void> => {
+    const value = await encodeTrainingState(training, position, {
       arch: args.arch,
-      state_dict: await toStateDict(model.namedTensors()),
-      best_acc1: state.bestAcc1,
-      optimizer: await optimizerStateToTorch(sgd.stateDict(), params),
-      scheduler: { type: args.lr_schedule, ...scheduler.stateDict() },
-      batch,
-      global_step: state.globalStep,
-      meters: meters ? { ...meters } : null,
       rng: { seed: args.seed, note: 'data order and augmentation are seeded per (seed, epoch, sample); weights by seed' },
       micro_batch: micro.size,
       classes: wnids,
       num_classes: numClasses,
       stem: args.stem,
       run_dir: runDir,
-    }
-    if (batch === 0) await checkpoints.save(value, { isBest })
+    })
+    if (position.batch === 0) await checkpoints.save(value, { isBest })
     else await saveCheckpoint(checkpoints.path('checkpoint'), value, checkpoints.format)
+    writer.flush()
   }
 
-  const dp = args.devices > 1 ? await startReplicas({ ...args, numClasses, weightDecay: args.weight_decay }, model, sgd) : undefined
+  const dp = args.devices > 1 ? await startReplicas(args, numClasses, model, sgd) : undefined
   // --device webgpu with whole batches on this thread: the compiled step (compiled-train-step.ts).
   const compiled = info.device === 'webgpu' && !dp && micro.size >= args.batch_size ? compiledTrainer(model, params, sgd, numClasses, topk) : undefined
   /** One SGD step on a batch: on the replicas (which take the loader's arrays as they are), compiled, or here in micro-batches. */
@@ -440,64 +368,52 @@ async function run(argv: string[]): Promise<number> {
     }
   }
 
+  const ckpt = checkpoints.path('checkpoint')
   let exitCode = 0
-  const resumeHint = `continue with --resume ${checkpoints.path('checkpoint')}`
   try {
-    for (let epoch = state.epoch; epoch < args.epochs; epoch++) {
-      const total = Math.min(trainLoader.numBatches, args.max_steps ?? Infinity)
-      const startBatch = epoch === state.epoch ? state.batch : 0
-      const epochLr = sgd.lr
-      const trained = await trainEpoch<TrainBatch>(epoch, {
-        batches: dp ? trainLoader.arrays(epoch, { startBatch }) : trainLoader.batches(epoch, { startBatch }),
-        total,
-        startBatch,
-        sums: state.meters,
-        size: (b) => (b.y instanceof Int32Array ? b.y.length : b.y.shape[0]),
-        step,
-        printFreq: args.print_freq,
-        stop,
-        onStep: (i, r) => {
-          state.globalStep++
-          appendFileSync(stepsLog, JSON.stringify({ epoch, batch: i, step: state.globalStep, loss: r.loss, acc1: r.acc[0], lr: sgd.lr }) + '\n')
-        },
-      })
-      // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
-      if (dp) syncFromReplicas(dp, model, sgd)
-      if (stopRequested && trained.batch < total) {
-        await saveState(epoch, trained.batch, trained.sums, false)
+    const end = await runEpochs({
+      position: state,
+      epochs: args.epochs,
+      scheduler,
+      lr: () => sgd.lr,
+      stop,
+      validate,
+      save: saveState,
+      train: async (epoch, startBatch, sums) => {
+        const total = Math.min(trainLoader.numBatches, args.max_steps ?? Infinity)
+        const trained = await trainEpoch<TrainBatch>(epoch, {
+          batches: dp ? trainLoader.arrays(epoch, { startBatch }) : trainLoader.batches(epoch, { startBatch }),
+          total,
+          startBatch,
+          sums,
+          size: (b) => (b.y instanceof Int32Array ? b.y.length : b.y.shape[0]),
+          step,
+          printFreq: args.print_freq,
+          stop,
+          onStep: (i, r) => {
+            state.globalStep++
+            appendFileSync(stepsLog, JSON.stringify({ epoch, batch: i, step: state.globalStep, loss: r.loss, acc1: r.acc[0], lr: sgd.lr }) + '\n')
+          },
+        })
+        // The main model (validation, checkpoints) takes the replicas' weights, buffers and momentum.
+        if (dp) syncFromReplicas(dp, model.namedTensors(), sgd)
+        return { ...trained, total }
+      },
+      onEpochEnd: (epoch, trained, val, lr) => {
+        const scalars = { train_loss: trained.loss, train_acc: trained.acc1, val_loss: val.loss, val_acc: val.acc1, lr }
+        for (const [name, value] of Object.entries(scalars)) writer.addScalar(`scalar/${name}`, value, epoch)
         writer.flush()
-        console.log(`=> interrupted: saved ${checkpoints.path('checkpoint')} at epoch ${epoch}, batch ${trained.batch}; ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-      const val = await validate()
-      if (val === undefined) {
-        // Training of this epoch is complete (batch = total); --resume skips to its validation.
-        await saveState(epoch, trained.batch, trained.sums, false)
-        writer.flush()
-        console.log(`=> interrupted during validation: saved ${checkpoints.path('checkpoint')} at epoch ${epoch} (training done, validation redone on --resume); ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-      scheduler.step()
-      const isBest = val.acc1 > state.bestAcc1
-      state.bestAcc1 = Math.max(val.acc1, state.bestAcc1)
-      await saveState(epoch + 1, 0, undefined, isBest)
-      writer.addScalar('scalar/train_loss', trained.loss, epoch)
-      writer.addScalar('scalar/train_acc', trained.acc1, epoch)
-      writer.addScalar('scalar/val_loss', val.loss, epoch)
-      writer.addScalar('scalar/val_acc', val.acc1, epoch)
-      writer.addScalar('scalar/lr', epochLr, epoch)
-      writer.flush()
-      if (stopRequested) {
-        console.log(`=> interrupted after epoch ${epoch}: saved ${checkpoints.path('checkpoint')}; ${resumeHint}`)
-        exitCode = 130
-        break
-      }
-    }
-    if (exitCode === 0) console.log(`Training Finished (best Acc@1 ${state.bestAcc1.toFixed(3)}); report: pnpm resnet report --run ${runDir}`)
+      },
+    })
+    const resumeHint = `continue with --resume ${ckpt}`
+    if (end.stopped === 'training') console.log(`=> interrupted: saved ${ckpt} at epoch ${end.epoch}, batch ${end.batch}; ${resumeHint}`)
+    // Training of this epoch is complete (batch = total); --resume skips to its validation.
+    if (end.stopped === 'validation') console.log(`=> interrupted during validation: saved ${ckpt} at epoch ${end.epoch} (training done, validation redone on --resume); ${resumeHint}`)
+    if (end.stopped === 'after-epoch') console.log(`=> interrupted after epoch ${end.epoch}: saved ${ckpt}; ${resumeHint}`)
+    if (end.stopped) exitCode = 130
+    else console.log(`Training Finished (best Acc@1 ${state.bestAcc1.toFixed(3)}); report: pnpm resnet report --run ${runDir}`)
   } finally {
-    process.off('SIGINT', onSigint)
+    ctrlC.close()
     writer.close()
     await Promise.all([trainLoader.close(), valLoader.close()])
     await dp?.dispose()

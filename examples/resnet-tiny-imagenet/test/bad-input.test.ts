@@ -7,7 +7,7 @@ import path from 'node:path'
 import { DEBIAN_PYTHON, requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 import { saveCheckpoint } from '@tinylab/checkpoint-io'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ensureSyntheticDataset } from '../src/synthetic-data'
+import { ensureSyntheticDataset } from '@tinylab/tiny-imagenet-data'
 import { trainCommand } from '../src/train-command'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'resnet-bad-'))

@@ -9,7 +9,7 @@ import { loadCheckpoint } from '@tinylab/checkpoint-io'
 import { readScalarsJsonl } from '@tinylab/metrics-logger'
 import { REPO_ROOT } from '@tinylab/test-utils/paths'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ensureSyntheticDataset } from '../src/synthetic-data'
+import { ensureSyntheticDataset } from '@tinylab/tiny-imagenet-data'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'resnet-interrupt-'))
 

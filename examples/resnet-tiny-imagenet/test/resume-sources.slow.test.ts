@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { DEBIAN_PYTHON, requireTorchOrSkipReason } from '@tinylab/test-utils/torch'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ensureSyntheticDataset } from '../src/synthetic-data'
+import { ensureSyntheticDataset } from '@tinylab/tiny-imagenet-data'
 import { trainCommand } from '../src/train-command'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'resnet-bad-'))

@@ -19,3 +19,5 @@ export { hostToTensor, loadStateDict, stateDictOf, tensorToHost, toStateDict } f
 export type { LoadStateDictOptions, LoadStateDictResult, NamedTensor, StateDictSource } from './tfjs-state-dict'
 export { optimizerStateFromTorch, optimizerStateToTorch } from './tfjs-optimizer-state'
 export type { SGDParamGroup, TfOptimizerState } from './tfjs-optimizer-state'
+export { loadPretrained } from './pretrained'
+export type { LoadPretrainedOptions, LoadPretrainedResult } from './pretrained'

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { type HParamValue, type SummaryValue, encodeEvent, histogramValue, hparamsValues, scalarValue, textValue } from './event'
 import { eventFileName, runDirName } from './run-dir'
@@ -78,6 +78,16 @@ export class SummaryWriter {
   /** Text (`add_text`), shown in TensorBoard's Text tab under `<tag>/text_summary`. Markdown is rendered. */
   addText(tag: string, text: string, step = 0): void {
     this.add([textValue(tag, text)], step)
+  }
+
+  /**
+   * The run's command-line flags where reports and TensorBoard look for them: `hparams.json` in the run folder (flag
+   * names in camelCase, then `extra`, e.g. values derived at startup) and the text `args`, a flag | value table.
+   */
+  addFlags(flags: Readonly<Record<string, unknown>>, extra: Readonly<Record<string, unknown>> = {}): void {
+    const camel = Object.entries(flags).map(([k, v]) => [k.replace(/_(\w)/gu, (_m, c: string) => c.toUpperCase()), v] as const)
+    writeFileSync(join(this.runDir, 'hparams.json'), JSON.stringify({ ...Object.fromEntries(camel), ...extra }, null, 2) + '\n')
+    this.addText('args', ['| flag | value |', '|---|---|', ...camel.map(([k, v]) => `| ${k} | ${JSON.stringify(v)} |`)].join('\n'))
   }
 
   /** A histogram of `values` (`add_histogram`) with `bins` equal-width buckets. */

@@ -14,6 +14,8 @@ export type {
   StepOptions,
   StepResult,
 } from './data-parallel/data-parallel'
+export { startReplicasFrom, syncFromReplicas } from './data-parallel/main-model'
+export type { MainModelTensors } from './data-parallel/main-model'
 export type { JsonValue, Replica, ReplicaContext, ReplicaModel, ReplicaSpec, ReplicaTensor } from './data-parallel/replica-spec'
 export type { SgdHyperParameters } from './data-parallel/sharded-sgd'
 export type { WorkerLoader } from './data-parallel/_worker-bootstrap'

@@ -1,13 +1,14 @@
 /**
- * The built-in default dataset: a small, learnable stand-in for Tiny-ImageNet in the REAL layout (wnids.txt, words.txt,
- * train/<wnid>/images/*.JPEG + <wnid>_boxes.txt, val/images + val_annotations.txt, test/images), so `pnpm resnet train`
- * with no data folder exercises exactly the code path of the real data. Each class is a coloured shape (hue and shape
- * depend on the class) at a random place and size on a random background, with pixel noise, saved as 64x64 JPEGs.
+ * A small, learnable stand-in for Tiny-ImageNet in the REAL layout (wnids.txt, words.txt, train/<wnid>/images/*.JPEG +
+ * <wnid>_boxes.txt, val/images + val_annotations.txt, test/images). It lives beside the reader so a demo or test that
+ * has no real data still goes through exactly the code path of the real data (readSplit, the loader, the decoder).
+ * Each class is a coloured shape (hue and shape depend on the class) at a random place and size on a random
+ * background, with pixel noise, saved as 64x64 JPEGs.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { SeededRng } from '@tinylab/train-loop'
+import { SeededRng } from '@tinylab/seeded-rng'
 
 export interface SyntheticOptions {
   classes: number
@@ -16,6 +17,7 @@ export interface SyntheticOptions {
   seed: number
 }
 
+/** The demo dataset of `pnpm resnet train` without a data folder: 600 train and 200 val images. */
 export const SYNTHETIC_DEFAULTS: SyntheticOptions = { classes: 10, trainPerClass: 60, valPerClass: 20, seed: 0 }
 
 const SIZE = 64
@@ -77,27 +79,28 @@ function drawImage(label: number, classes: number, rng: SeededRng): Uint8Clamped
  * const { samples } = readSplit(root, 'train')   // 600 images, 10 classes
  * ```
  */
-export async function ensureSyntheticDataset(dir: string, options: SyntheticOptions = SYNTHETIC_DEFAULTS): Promise<string> {
+export async function ensureSyntheticDataset(dir: string, options: Partial<SyntheticOptions> = {}): Promise<string> {
   if (existsSync(path.join(dir, 'wnids.txt'))) return dir
+  const o: SyntheticOptions = { ...SYNTHETIC_DEFAULTS, ...options }
   const tmp = `${dir}.tmp-${process.pid}`
   rmSync(tmp, { recursive: true, force: true })
   const encode = await loadEncoder()
-  const rng = new SeededRng(options.seed)
-  const wnids = Array.from({ length: options.classes }, (_, k) => `n9${String(k).padStart(7, '0')}`)
+  const rng = new SeededRng(o.seed)
+  const wnids = Array.from({ length: o.classes }, (_, k) => `n9${String(k).padStart(7, '0')}`)
   const jpeg = async (label: number): Promise<Buffer> =>
-    Buffer.from(await encode({ data: drawImage(label, options.classes, rng), width: SIZE, height: SIZE }, { quality: 90 }))
+    Buffer.from(await encode({ data: drawImage(label, o.classes, rng), width: SIZE, height: SIZE }, { quality: 90 }))
   mkdirSync(path.join(tmp, 'val', 'images'), { recursive: true })
   mkdirSync(path.join(tmp, 'test', 'images'), { recursive: true })
   writeFileSync(path.join(tmp, 'wnids.txt'), wnids.join('\n') + '\n')
   writeFileSync(
     path.join(tmp, 'words.txt'),
-    wnids.map((w, k) => `${w}\tsynthetic ${SHAPES[k % SHAPES.length]}, hue ${Math.round((360 * k) / options.classes)}`).join('\n') + '\n',
+    wnids.map((w, k) => `${w}\tsynthetic ${SHAPES[k % SHAPES.length]}, hue ${Math.round((360 * k) / o.classes)}`).join('\n') + '\n',
   )
   for (const [k, wnid] of wnids.entries()) {
     const images = path.join(tmp, 'train', wnid, 'images')
     mkdirSync(images, { recursive: true })
     const boxes: string[] = []
-    for (let i = 0; i < options.trainPerClass; i++) {
+    for (let i = 0; i < o.trainPerClass; i++) {
       const name = `${wnid}_${i}.JPEG`
       writeFileSync(path.join(images, name), await jpeg(k))
       boxes.push(`${name}\t0\t0\t63\t63`)
@@ -106,7 +109,7 @@ export async function ensureSyntheticDataset(dir: string, options: SyntheticOpti
   }
   const annotations: string[] = []
   let n = 0
-  for (let i = 0; i < options.valPerClass; i++) {
+  for (let i = 0; i < o.valPerClass; i++) {
     for (const [k, wnid] of wnids.entries()) {
       const name = `val_${n++}.JPEG`
       writeFileSync(path.join(tmp, 'val', 'images', name), await jpeg(k))
@@ -114,7 +117,7 @@ export async function ensureSyntheticDataset(dir: string, options: SyntheticOpti
     }
   }
   writeFileSync(path.join(tmp, 'val', 'val_annotations.txt'), annotations.join('\n') + '\n')
-  for (let i = 0; i < options.classes; i++) writeFileSync(path.join(tmp, 'test', 'images', `test_${i}.JPEG`), await jpeg(i))
+  for (let i = 0; i < o.classes; i++) writeFileSync(path.join(tmp, 'test', 'images', `test_${i}.JPEG`), await jpeg(i))
   mkdirSync(path.dirname(dir), { recursive: true })
   try {
     renameSync(tmp, dir)

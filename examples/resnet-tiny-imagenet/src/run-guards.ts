@@ -7,8 +7,6 @@ import { checkOutputFile, prepareOutputDir } from '@tinylab/checkpoint-io'
 import { UsageError } from '@tinylab/cli-flags'
 import { classChange } from '@tinylab/tiny-imagenet-data'
 
-export { classesOf, sameClasses } from '@tinylab/tiny-imagenet-data'
-
 /**
  * Resuming keeps the classifier head, whose row k means the checkpoint's k-th class; a different selection would
  * silently give those rows to other classes. Refuses, naming the flag, the difference and the way to ask for a new head.

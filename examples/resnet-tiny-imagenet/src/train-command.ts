@@ -20,14 +20,16 @@ import {
 } from '@tinylab/checkpoint-io'
 import { SummaryWriter, runDirName } from '@tinylab/metrics-logger'
 import { initBackend, startReplicasFrom, syncFromReplicas, type DataParallel, type Device } from '@tinylab/multi-device'
-import { createResNet, formatSummary, resnetArchs, summary, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
-import { SYNTHETIC_DEFAULTS, TinyImageNetLoader, ensureSyntheticDataset, readSplit, type Augment } from '@tinylab/tiny-imagenet-data'
+import { createResNet, formatSummary, resnetArchs, summary, wasmMicroBatch, type ResNet, type ResNetStem } from '@tinylab/resnet-models'
+import { SYNTHETIC_DEFAULTS, TinyImageNetLoader, classesOf, ensureSyntheticDataset, readSplit, sameClasses, type Augment } from '@tinylab/tiny-imagenet-data'
 import {
   CosineAnnealingLR,
   SGD,
   StepLR,
   StopOnSigint,
+  accuracyFromLogits,
   classifierStep,
+  crossEntropy,
   encodeTrainingState,
   evaluateBatch,
   evaluateEpoch,
@@ -39,8 +41,8 @@ import {
   type LoopPosition,
   type TrainingParts,
 } from '@tinylab/train-loop'
-import { compiledTrainer } from './compiled-train-step'
-import { assertResumeClasses, checkCheckpointSpace, classesOf, prepareRunOutputs, sameClasses } from './run-guards'
+import { compileTrainingStep } from '@tinylab/webgpu-backend'
+import { assertResumeClasses, checkCheckpointSpace, prepareRunOutputs } from './run-guards'
 import type { Subcommand } from './subcommand'
 
 const stems: readonly ResNetStem[] = ['imagenet', 'cifar']
@@ -100,12 +102,6 @@ const HELP = [
   '  pnpm resnet download --out ./data && pnpm resnet train ./data/tiny-imagenet-200',
 ].join('\n')
 
-/** Measured: ResNet-18, 64x64, imagenet stem needs ~16.7 MiB of wasm heap per image in a training step, 3.26x the
- * forward/backward size torchsummary estimates (5.13 MB); other shapes scale by their torchsummary estimate. */
-const HEAP_PER_SUMMARY_MB = 16.7 / 5.13
-/** The wasm heap is capped at 4 GiB; leave room for weights, momentum, gradients and the batch itself. */
-const WASM_ACTIVATION_BUDGET_MIB = 3072
-
 /** The parsed flags, the lists split and checked. */
 function toArgs({ help: _help, ...v }: Flags) {
   const classes = v.classes?.split(',').filter((s) => s !== '')
@@ -146,17 +142,8 @@ function loadPretrainedResNet(model: ResNet, value: Record<string, CheckpointVal
 }
 
 function microBatchFor(args: TrainArgs, backend: string, summaryMB: number): { size: number; reason: string } {
-  const batchSize = args.batch_size
-  if (args.micro_batch !== 'auto') return { size: Math.min(args.micro_batch, batchSize), reason: 'set by --micro-batch' }
-  if (backend !== 'wasm') return { size: batchSize, reason: `no limit on ${backend}` }
-  const perImageMiB = summaryMB * HEAP_PER_SUMMARY_MB
-  const fit = Math.max(1, Math.floor(WASM_ACTIVATION_BUDGET_MIB / perImageMiB))
-  if (fit >= batchSize) return { size: batchSize, reason: 'the batch fits the wasm heap' }
-  const parts = Math.ceil(batchSize / fit)
-  return {
-    size: Math.ceil(batchSize / parts),
-    reason: `batch ${batchSize} needs ~${((batchSize * perImageMiB) / 1024).toFixed(1)} GiB of wasm heap (~${perImageMiB.toFixed(1)} MiB/image), the heap is capped at 4 GiB`,
-  }
+  if (args.micro_batch !== 'auto') return { size: Math.min(args.micro_batch, args.batch_size), reason: 'set by --micro-batch' }
+  return backend === 'wasm' ? wasmMicroBatch(args.batch_size, summaryMB) : { size: args.batch_size, reason: `no limit on ${backend}` }
 }
 
 /** `--devices N`: data-parallel replicas (DistributedDataParallel semantics) that continue from `model` and `sgd`. */
@@ -347,8 +334,19 @@ async function run(argv: string[]): Promise<number> {
   }
 
   const dp = args.devices > 1 ? await startReplicas(args, numClasses, model, sgd) : undefined
-  // --device webgpu with whole batches on this thread: the compiled step (compiled-train-step.ts).
-  const compiled = info.device === 'webgpu' && !dp && micro.size >= args.batch_size ? compiledTrainer(model, params, sgd, numClasses, topk) : undefined
+  // --device webgpu with whole batches on this thread: the step compiled (traced once per batch shape, replayed).
+  const compiled =
+    info.device === 'webgpu' && !dp && micro.size >= args.batch_size
+      ? compileTrainingStep({
+          params,
+          loss: ([x, y]) => {
+            const logits = model.forward(x as tf.Tensor4D, { training: true })
+            return { loss: crossEntropy(logits, y as tf.Tensor1D), outputs: [logits] }
+          },
+          update: (grads) => sgd.step(grads),
+          traceKey: () => sgd.lr,
+        })
+      : undefined
   /** One SGD step on a batch: on the replicas (which take the loader's arrays as they are), compiled, or here in micro-batches. */
   const step = async (b: TrainBatch): Promise<BatchResult> => {
     if (dp && b.y instanceof Int32Array) {
@@ -361,8 +359,8 @@ async function run(argv: string[]): Promise<number> {
     const { x, y } = b as { x: tf.Tensor4D; y: tf.Tensor1D }
     try {
       if (!compiled) return await classifierStep({ model, params, optimizer: sgd, microBatch: micro.size, topk }, x, y)
-      const r = await compiled.step(x, y)
-      return { loss: r.loss, acc: [r.acc1, r.acc5] }
+      const r = await compiled.run([x, y])
+      return { loss: r.loss, acc: accuracyFromLogits(r.outputs[0] as Float32Array, await y.data(), numClasses, topk) }
     } finally {
       tf.dispose([x, y])
     }

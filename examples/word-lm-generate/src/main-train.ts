@@ -8,12 +8,12 @@ import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
 import { formatPython } from '@tinylab/metrics-logger'
 import { createDataParallel, initBackend } from '@tinylab/multi-device'
 import type { DataParallel, Device } from '@tinylab/multi-device'
-import { DivideLrOnPlateau, SGD } from '@tinylab/train-loop'
+import { clipGradNorm, DivideLrOnPlateau, SGD } from '@tinylab/train-loop'
 import { checkOutputFile, formatForPath, loadCheckpoint, loadStateDict } from '@tinylab/checkpoint-io'
-import { buildLanguageModel, DEFAULT_KERNEL_SIZE, evaluateLm, LANGUAGE_MODELS, lmTrainer, type ModelArgs, RNNModel, saveLanguageModel } from '@tinylab/transformer-lm'
+import { buildLanguageModel, DEFAULT_KERNEL_SIZE, evaluateLm, LANGUAGE_MODELS, lmTrainer, type ModelArgs, nllLoss, RNNModel, saveLanguageModel } from '@tinylab/transformer-lm'
 import { batchifySplit, batchStarts, bpttBatches, Corpus, getBatch, numBatches, type TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
-import { compiledLmStep } from './compiled-train-step'
+import { compileTrainingStep } from '@tinylab/webgpu-backend'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
@@ -110,11 +110,21 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
 
   const trainer = lmTrainer(model, sgd, a.clip)
-  // --device webgpu, Transformer on this thread: the compiled step (compiled-train-step.ts).
-  const compiled = backend.device === 'webgpu' && !dp && !(model instanceof RNNModel) ? compiledLmStep(model, params, sgd, a.clip) : undefined
+  // --device webgpu, Transformer/GCNN on this thread: main.py's step traced once per batch shape and replayed. Dropout's
+  // noise, drawn on the CPU by tf.dropout, is redrawn on the GPU at every replay (hostRandom 'gpu-uniform').
+  const compiled =
+    backend.device === 'webgpu' && !dp && !(model instanceof RNNModel)
+      ? compileTrainingStep({
+          params,
+          loss: ([d, t]) => ({ loss: nllLoss(model.forward(d as tf.Tensor2D, { training: true }), t as tf.Tensor) }),
+          update: (grads) => sgd.step(clipGradNorm(grads, a.clip).grads),
+          traceKey: () => sgd.lr,
+          hostRandom: 'gpu-uniform',
+        })
+      : undefined
   /** One SGD step on a batch: on the replicas (columns split among them), compiled, or here (carrying the RNN state). */
   const step = async (data: tf.Tensor2D, target: tf.Tensor1D): Promise<number> => {
-    if (compiled) return compiled(data, target)
+    if (compiled) return (await compiled.run([data, target])).loss
     if (!dp) return trainer.step(data, target)
     // Each replica takes batch_size/N columns of [seqLen, batch] and the same columns of the targets.
     const targets = tf.reshape(target, data.shape)
@@ -177,6 +187,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     // else: DivideLrOnPlateau already did main.py's `lr /= 4.0`.
   }
   trainer.dispose()
+  compiled?.dispose()
   if (interrupted) {
     console.log(line)
     console.log('Exiting from training early')

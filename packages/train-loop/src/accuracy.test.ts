@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, expect, it } from 'vitest'
 import '../test/_tfjs'
-import { accuracy, accuracyAsync } from './accuracy'
+import { accuracy, accuracyAsync, accuracyFromLogits } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
 import { SeededRng } from '@tinylab/seeded-rng'
 
@@ -20,6 +20,20 @@ it('accuracy and accuracyAsync return top-k percentages as imagenet main.py', as
   // row0 top1 hit; row1 target 2 at rank 2; row2 target 3 at rank 4; row3 target 1 at rank 4
   expect(accuracy(out, target, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
   expect(await accuracyAsync(out, target, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
+  expect(accuracyFromLogits(out.dataSync(), target.dataSync(), 4, [1, 2, 3, 4])).toEqual([25, 50, 50, 100])
+  tf.dispose([out, target])
+})
+
+it('accuracyFromLogits ranks as tf.topk does, ties included (scores drawn from 4 values, so most rows tie)', () => {
+  const rng = new SeededRng(3)
+  const [batch, classes] = [64, 10]
+  const values = Float32Array.from({ length: batch * classes }, () => Math.floor(rng.next() * 4))
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(rng.next() * classes))
+  const out = tf.tensor2d(values, [batch, classes])
+  const target = tf.tensor1d(labels, 'int32')
+  const topk = [1, 2, 3, 5, 10]
+  expect(accuracyFromLogits(values, labels, classes, topk)).toEqual(accuracy(out, target, topk))
+  expect(() => accuracyFromLogits(values, labels, classes + 1)).toThrow(/640 logits are not 64 rows of 11/)
   tf.dispose([out, target])
 })
 

@@ -50,3 +50,32 @@ export async function accuracyAsync(output: tf.Tensor2D, target: tf.Tensor1D, to
     hits.dispose()
   }
 }
+
+/**
+ * `accuracy` on logits already read back (row-major [batch, classes]), computed on the host: for a step whose logits
+ * come back anyway (a compiled WebGPU step), without queuing more GPU work. The same ranking as tf.topk: a label is in
+ * the top k when fewer than k scores rank above it (greater, or equal at a lower index).
+ *
+ * ```ts
+ * const [top1, top5] = accuracyFromLogits(logitValues, labelValues, 200, [1, 5])
+ * ```
+ */
+export function accuracyFromLogits(logits: ArrayLike<number>, target: ArrayLike<number>, classes: number, topk: readonly number[] = [1]): number[] {
+  const batch = target.length
+  if (logits.length !== batch * classes) throw new Error(`accuracy: ${logits.length} logits are not ${batch} rows of ${classes}`)
+  const hits = topk.map(() => 0)
+  for (let r = 0; r < batch; r++) {
+    const base = r * classes
+    const label = target[r] as number
+    const score = logits[base + label] as number
+    let above = 0
+    for (let j = 0; j < classes; j++) {
+      const v = logits[base + j] as number
+      if (v > score || (v === score && j < label)) above++
+    }
+    topk.forEach((k, i) => {
+      if (above < k) hits[i] = (hits[i] as number) + 1
+    })
+  }
+  return hits.map((h) => (100 * h) / batch)
+}

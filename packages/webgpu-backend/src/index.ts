@@ -5,3 +5,5 @@ export type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } 
 export type { PlanMemory } from './compiled-step/plan'
 export type { FusionCounts } from './compiled-step/fuse'
 export { eagerDispatchCount, setHostOnlyDispatch } from './compiled-step/backend-hooks'
+export { compileTrainingStep } from './compiled-step/training-step'
+export type { CompiledTrainingStep, TrainingStepOptions } from './compiled-step/training-step'

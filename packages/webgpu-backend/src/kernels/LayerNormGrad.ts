@@ -22,6 +22,7 @@ const layerNormGrad: KernelFunc = ({ inputs, backend }) => {
   const [dgamma, dbeta] = runProgram(webgpu, new LayerNormGradParamsProgram(cols), [dy, x, mean, rstd], [[cols]], [
     { type: 'int32', data: [rows] },
     { type: 'int32', data: [cols] },
+    { type: 'float32', data: [0] }, // the reduction base's epsilon, unused here
   ]) as [TensorInfo, TensorInfo]
   return [dx, dgamma, dbeta]
 }

@@ -34,8 +34,8 @@ export function channelSumWgsl(total: string, term: string, rows: string): strin
     }`
 }
 
-/** Per-channel tiles of a reduction over rows: a dispatch of ⌈C/16⌉ workgroups. */
-abstract class ChannelReduceProgram implements TinylabProgram {
+/** Per-channel tiles of a reduction over rows: a dispatch of ⌈C/16⌉ workgroups (layer norm's dgamma/dbeta use it too). */
+export abstract class ChannelReduceProgram implements TinylabProgram {
   readonly outputShape: number[]
   readonly dispatchLayout = { x: [0] }
   readonly dispatch: [number, number, number]

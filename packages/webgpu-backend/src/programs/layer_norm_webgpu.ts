@@ -2,12 +2,11 @@
  * WGSL of TinylabLayerNorm / TinylabLayerNormGrad (kernels/LayerNorm*.ts run them) over x viewed as [rows, C], C the
  * normalised last axis. Per-row work (the statistics, y, dx) takes one workgroup of 256 per row, each invocation
  * striding over the row, then a tree over the workgroup; dgamma and dbeta are per-channel sums over the rows, done as
- * batch norm's (channelSumWgsl). The variance is the mean of squared differences from the mean (two passes), as
+ * batch norm's (ChannelReduceProgram). The variance is the mean of squared differences from the mean (two passes), as
  * nn.LayerNorm and the composed ops compute it.
  */
-import { CHANNELS, channelSumWgsl, LANES } from './batch_norm_training_webgpu'
-import { extraOutputDeclarations, slotNames } from './_program'
-import type { TinylabProgram } from './_program'
+import { ChannelReduceProgram } from './batch_norm_training_webgpu'
+import { slotNames } from './_program'
 import { RowProgram } from './_row_program'
 
 const THREADS = 256
@@ -69,33 +68,17 @@ export class LayerNormGradInputProgram extends LayerNormRowProgram {
 }
 
 /** result = dgamma = Σ_rows dy·x̂; extra output dbeta = Σ_rows dy; a workgroup per 16 channels. Inputs: dy, x, mean, rstd. */
-export class LayerNormGradParamsProgram implements TinylabProgram {
-  readonly outputShape: number[]
-  readonly dispatchLayout = { x: [0] }
-  readonly dispatch: [number, number, number]
-  readonly workgroupSize: [number, number, number] = [CHANNELS, LANES, 1]
-  readonly uniforms = 'rows : i32, channels : i32,'
+export class LayerNormGradParamsProgram extends ChannelReduceProgram {
   readonly extraOutputNames = ['dbeta'] as const
   readonly variableNames = slotNames(['dy', 'x', 'mean', 'rstd'], this.extraOutputNames)
   shaderKey = 'tinylabLayerNormGradParams'
 
-  constructor(channels: number) {
-    this.outputShape = [channels]
-    this.dispatch = [Math.ceil(channels / CHANNELS), 1, 1]
-  }
-
   getUserCode(): string {
-    return `
-    ${extraOutputDeclarations(4, this.extraOutputNames)}
-    var<workgroup> partial: array<f32, ${CHANNELS * LANES}>;
-    fn main(index: i32) {
-      let ch = localId.x;
-      let lane = localId.y;
-      let c = i32(workgroupId.x) * ${CHANNELS} + i32(ch);
+    return `${this.header(4)}
       var sumDy = 0.0;
-      ${channelSumWgsl('sumDy', 'dy[i]', 'uniforms.rows')}
+      ${this.channelSum('sumDy', 'dy[i]')}
       var sumDyX = 0.0;
-      ${channelSumWgsl('sumDyX', 'dy[i] * ((x[i] - mean[r]) * rstd[r])', 'uniforms.rows')}
+      ${this.channelSum('sumDyX', 'dy[i] * ((x[i] - mean[r]) * rstd[r])')}
       if (lane == 0u && c < uniforms.channels) {
         result[c] = sumDyX;
         dbeta[c] = sumDy;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, expect, it } from 'vitest'
 import '../test/_tfjs'
-import { accuracy, accuracyAsync, accuracyFromLogits } from './accuracy'
+import { accuracy, accuracyAsync, accuracyFromLogits, topkHits } from './accuracy'
 import { DivideLrOnPlateau } from './lr-scheduler'
 import { SeededRng } from '@tinylab/seeded-rng'
 
@@ -24,7 +24,7 @@ it('accuracy and accuracyAsync return top-k percentages as imagenet main.py', as
   tf.dispose([out, target])
 })
 
-it('accuracyFromLogits ranks as tf.topk does, ties included (scores drawn from 4 values, so most rows tie)', () => {
+it('accuracyFromLogits and topkHits rank as tf.topk does, ties included (scores drawn from 4 values, so most rows tie)', () => {
   const rng = new SeededRng(3)
   const [batch, classes] = [64, 10]
   const values = Float32Array.from({ length: batch * classes }, () => Math.floor(rng.next() * 4))
@@ -33,6 +33,7 @@ it('accuracyFromLogits ranks as tf.topk does, ties included (scores drawn from 4
   const target = tf.tensor1d(labels, 'int32')
   const topk = [1, 2, 3, 5, 10]
   expect(accuracyFromLogits(values, labels, classes, topk)).toEqual(accuracy(out, target, topk))
+  expect(topkHits(values, labels, classes, topk)).toEqual(accuracy(out, target, topk).map((p) => Math.round((p * batch) / 100)))
   expect(() => accuracyFromLogits(values, labels, classes + 1)).toThrow(/640 logits are not 64 rows of 11/)
   tf.dispose([out, target])
 })

@@ -52,15 +52,15 @@ export async function accuracyAsync(output: tf.Tensor2D, target: tf.Tensor1D, to
 }
 
 /**
- * `accuracy` on logits already read back (row-major [batch, classes]), computed on the host: for a step whose logits
- * come back anyway (a compiled WebGPU step), without queuing more GPU work. The same ranking as tf.topk: a label is in
- * the top k when fewer than k scores rank above it (greater, or equal at a lower index).
+ * For each k, how many rows have their label among the k highest of their logits (row-major [batch, classes], already
+ * on the host), ranked as tf.topk ranks: a label is in the top k when fewer than k scores rank above it (greater, or
+ * equal at a lower index). Counts, not percentages: data-parallel replicas add theirs up before dividing.
  *
  * ```ts
- * const [top1, top5] = accuracyFromLogits(logitValues, labelValues, 200, [1, 5])
+ * const [hits1, hits5] = topkHits(logitValues, labelValues, 200, [1, 5])
  * ```
  */
-export function accuracyFromLogits(logits: ArrayLike<number>, target: ArrayLike<number>, classes: number, topk: readonly number[] = [1]): number[] {
+export function topkHits(logits: ArrayLike<number>, target: ArrayLike<number>, classes: number, topk: readonly number[]): number[] {
   const batch = target.length
   if (logits.length !== batch * classes) throw new Error(`accuracy: ${logits.length} logits are not ${batch} rows of ${classes}`)
   const hits = topk.map(() => 0)
@@ -77,5 +77,17 @@ export function accuracyFromLogits(logits: ArrayLike<number>, target: ArrayLike<
       if (above < k) hits[i] = (hits[i] as number) + 1
     })
   }
-  return hits.map((h) => (100 * h) / batch)
+  return hits
+}
+
+/**
+ * `accuracy` on logits already read back: the percentages of `topkHits`, for a step whose logits come back anyway (a
+ * compiled WebGPU step), without queuing more GPU work.
+ *
+ * ```ts
+ * const [top1, top5] = accuracyFromLogits(logitValues, labelValues, 200, [1, 5])
+ * ```
+ */
+export function accuracyFromLogits(logits: ArrayLike<number>, target: ArrayLike<number>, classes: number, topk: readonly number[] = [1]): number[] {
+  return topkHits(logits, target, classes, topk).map((h) => (100 * h) / target.length)
 }

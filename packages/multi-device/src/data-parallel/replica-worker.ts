@@ -2,6 +2,7 @@
 // its own tfjs engine and backend. Started by the bootstrap in _worker-bootstrap.ts; never imported by user code.
 import * as tf from '@tensorflow/tfjs-core'
 import { parentPort, workerData } from 'node:worker_threads'
+import { topkHits } from '@tinylab/train-loop'
 import { initBackend } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, barrier } from './_barrier'
 import type { FromWorker, Manifest, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
@@ -105,7 +106,7 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       try {
         // data(), not dataSync(): WebGPU reads back asynchronously.
         loss = (await value.data())[0] as number
-        if (output !== undefined) correct = await topkHits(output, y, message.topk)
+        if (output !== undefined) correct = topkHits(await output.data(), await y.data(), output.shape[output.rank - 1] as number, message.topk)
         // Weighting by shard size makes the sum over replicas the gradient of the full batch's mean loss.
         for (const [i, p] of params.entries()) {
           const entry = manifest.parameters[i] as TensorEntry
@@ -246,24 +247,4 @@ function tensorOf(shard: SharedShard): tf.Tensor {
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1)
-}
-
-/** For each k: how many rows of `output` ([N, C], or [..., C] flattened) have their label among their k largest values. */
-async function topkHits(output: tf.Tensor, labels: tf.Tensor, ks: number[]): Promise<number[]> {
-  const classes = output.shape[output.rank - 1] as number
-  const kmax = Math.min(Math.max(...ks), classes)
-  const indices = tf.tidy(() => tf.topk(tf.reshape(output, [-1, classes]), kmax).indices)
-  try {
-    const top = (await indices.data()) as Int32Array
-    const y = await labels.data()
-    return ks.map((k) => {
-      let hits = 0
-      for (let row = 0; row < y.length; row++) {
-        for (let j = 0; j < Math.min(k, kmax); j++) if (top[row * kmax + j] === y[row]) hits++
-      }
-      return hits
-    })
-  } finally {
-    indices.dispose()
-  }
 }

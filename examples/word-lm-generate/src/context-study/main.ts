@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import type { Device } from '@tinylab/multi-device'
-import { Corpus } from '@tinylab/wikitext-data'
+import { batchify, Corpus } from '@tinylab/wikitext-data'
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { helpText, UsageError } from '@tinylab/cli-flags'
@@ -96,6 +96,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
   console.error(`backend: ${backend.backend} (${backend.reason})`)
   const corpus = new Corpus(s.data)
   const ntokens = corpus.dictionary.length
+  const trainSource = batchify(corpus.train, s.batchSize)
   const stream = s.evalTokens > 0 ? corpus.test.subarray(0, s.evalTokens) : corpus.test
   const contexts = CONTEXTS.filter((k) => k <= s.bptt)
   // Every target keeps the longest context any row needs before it: the LSTM's full window or the GCNN's field.
@@ -122,7 +123,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
         model = loaded.model
         training = trainingFromCheckpoint(loaded.checkpoint)
       } else {
-        const reused = await reusableCheckpoint(file, args, budget, budgetBatches(corpus.train, budget))
+        const reused = await reusableCheckpoint(file, args, budget, budgetBatches(trainSource, budget))
         if (reused) {
           console.error(`${name}: reusing ${file} (${reused.training.batches} batches, trained by an earlier run with these settings)`)
           ;({ model, training } = reused)
@@ -130,7 +131,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
       }
       if (model === undefined) {
         model = buildLanguageModel(args)
-        const stats = await trainForBudget(model, corpus.train, budget, name, () => interrupted)
+        const stats = await trainForBudget(model, trainSource, budget, name, () => interrupted)
         training = { batches: stats.batches, tokens: stats.tokens, seconds: stats.seconds, batchesPerEpoch: stats.batchesPerEpoch, lr: budget.lr, finalLoss: stats.finalLoss, loadAverage: stats.loadAverage }
         await saveLanguageModel(file, model, args, { study_training: { ...training } })
         console.error(`${name}: ${stats.batches} batches in ${stats.seconds.toFixed(1)}s, saved ${file}`)
@@ -180,7 +181,7 @@ export async function contextStudyMain(argv: string[]): Promise<number> {
     }
     if (s.speedSteps > 0 && !interrupted) {
       const builders = Object.fromEntries(STUDY_MODELS.map((name) => [name, () => buildLanguageModel(modelArgs(name, s, ntokens))]))
-      const rates = await timeTrainingSteps(builders, corpus.train, { batchSize: s.batchSize, bptt: s.bptt, lr: s.lr.Transformer, clip: s.clip }, s.speedSteps, s.speedRounds)
+      const rates = await timeTrainingSteps(builders, trainSource, { batchSize: s.batchSize, bptt: s.bptt, lr: s.lr.Transformer, clip: s.clip }, s.speedSteps, s.speedRounds)
       for (const r of results) r.timedTokensPerSecond = rates[r.name]
     }
   } finally {

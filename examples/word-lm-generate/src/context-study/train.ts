@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { ConsoleProgress } from '@tinylab/metrics-logger'
 import { SGD } from '@tinylab/train-loop'
 import { type LanguageModel, lmTrainer } from '@tinylab/transformer-lm'
-import { batchify, batchStarts, getBatch } from '@tinylab/wikitext-data'
+import { batchStarts, getBatch, type TokenMatrix } from '@tinylab/wikitext-data'
 import { loadavg } from 'node:os'
 
 export interface TrainBudget {
@@ -33,16 +33,16 @@ export interface TrainStats {
   interrupted: boolean
 }
 
-/** How many training batches the budget amounts to on this training split. */
-export function budgetBatches(train: Int32Array, budget: Pick<TrainBudget, 'epochs' | 'maxBatches' | 'batchSize' | 'bptt'>): number {
-  const perEpoch = batchStarts(batchify(train, budget.batchSize), budget.bptt).length
+/** How many training batches the budget amounts to on the batchified training split. */
+export function budgetBatches(source: TokenMatrix, budget: Pick<TrainBudget, 'epochs' | 'maxBatches' | 'bptt'>): number {
+  const perEpoch = batchStarts(source, budget.bptt).length
   return budget.maxBatches > 0 ? Math.min(budget.maxBatches, budget.epochs * perEpoch) : budget.epochs * perEpoch
 }
 
-export async function trainForBudget(model: LanguageModel, train: Int32Array, budget: TrainBudget, label: string, interrupted: () => boolean): Promise<TrainStats> {
-  const source = batchify(train, budget.batchSize)
+/** Trains on `source`, the training split batchified into `budget.batchSize` columns. */
+export async function trainForBudget(model: LanguageModel, source: TokenMatrix, budget: TrainBudget, label: string, interrupted: () => boolean): Promise<TrainStats> {
   const starts = batchStarts(source, budget.bptt)
-  const total = budgetBatches(train, budget)
+  const total = budgetBatches(source, budget)
   const sgd = new SGD(model.parameters(), { lr: budget.lr })
   const trainer = lmTrainer(model, sgd, budget.clip)
   const progress = new ConsoleProgress({ total, label: `train ${label}` })
@@ -83,8 +83,7 @@ export async function trainForBudget(model: LanguageModel, train: Int32Array, bu
  * models, each timing `steps` steps of a freshly built model after one warm-up step; the best round counts. Unlike the
  * training time, which depends on what else ran during each model's epoch, these figures compare the models fairly.
  */
-export async function timeTrainingSteps(build: Record<string, () => LanguageModel>, train: Int32Array, budget: Pick<TrainBudget, 'batchSize' | 'bptt' | 'lr' | 'clip'>, steps: number, rounds: number): Promise<Record<string, number>> {
-  const source = batchify(train, budget.batchSize)
+export async function timeTrainingSteps(build: Record<string, () => LanguageModel>, source: TokenMatrix, budget: Pick<TrainBudget, 'batchSize' | 'bptt' | 'lr' | 'clip'>, steps: number, rounds: number): Promise<Record<string, number>> {
   const starts = batchStarts(source, budget.bptt)
   const best: Record<string, number> = {}
   for (let round = 0; round < rounds; round++) {

@@ -1,17 +1,17 @@
 /**
- * `pnpm bench webgpu-step --model resnet18|transformer [--batch 64] [--steps 9] [--host-only]`
+ * `pnpm bench webgpu-step --model resnet18|transformer [--batch 64] [--steps 9] [--host-only] [--dropout 0]`
  *
  * One training step on WebGPU, eager tfjs against @tinylab/webgpu-backend's compileStep, in the same process: ResNet-18
  * (200 classes, 64×64, SGD momentum 0.9, wd 1e-4) or word_language_model's Transformer (emsize 200, nhid 200, 2 layers,
- * 2 heads, bptt 35, vocab 33278, clip 0.25, SGD lr 20; dropout 0, see below). `--host-only` gives every dispatch zero
+ * 2 heads, bptt 35, vocab 33278, clip 0.25, SGD lr 20; dropout 0 unless --dropout, see below). `--host-only` gives every dispatch zero
  * workgroups, so only host work is timed (the GPU, or lavapipe, does nothing). host_ms is the median over the timed
  * steps of the time until the step is submitted with its loss readback requested (the readback itself overlaps the next
  * step); *_with_readback_ms waits for the loss too; *_cpu_ms is this process's CPU time over the same span (all threads,
  * lavapipe's included) and *_main_thread_ms the main thread's alone: on a shared machine these show the host work that
  * wall time hides under other jobs' load. Prints, last, one JSON line.
  *
- * Dropout is 0 in the Transformer: tf.dropout draws its masks on the CPU every step, which a replay cannot redraw
- * (compileStep refuses such a step and names the upload).
+ * Dropout is 0 in the Transformer unless `--dropout P` (main.py's default is 0.2): tf.dropout draws its masks on the
+ * CPU every step, which the compiled step redraws on the GPU (hostRandom 'gpu-uniform', as `pnpm wordlm train` does).
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { readFileSync } from 'node:fs'
@@ -77,6 +77,8 @@ export async function run(args: string[]): Promise<void> {
   const batch = Number(flag(args, 'batch') ?? (model === 'resnet18' ? '64' : '20'))
   const steps = Number(flag(args, 'steps') ?? '9')
   const hostOnly = hasFlag(args, 'host-only')
+  const dropout = Number(flag(args, 'dropout') ?? '0')
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`webgpu-step: --dropout must be in [0, 1), got '${flag(args, 'dropout')}'`)
   if (model !== 'resnet18' && model !== 'transformer') throw new Error(`webgpu-step: --model must be resnet18 or transformer, got '${model}'`)
   if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`webgpu-step: --batch must be a positive integer, got '${flag(args, 'batch')}'`)
 
@@ -87,7 +89,7 @@ export async function run(args: string[]): Promise<void> {
   const f =
     model === 'resnet18'
       ? resnetTrainingStep({ batch, size: 64, classes: 200 })
-      : transformerTrainingStep({ batch, bptt: 35, ntoken: 33_278, emsize: 200, nhid: 200, nlayers: 2, nhead: 2, dropout: 0 })
+      : transformerTrainingStep({ batch, bptt: 35, ntoken: 33_278, emsize: 200, nhid: 200, nlayers: 2, nhead: 2, dropout })
 
   // Eager: tfjs as the examples run it today.
   const eagerStep = async (inputs: tf.Tensor[]): Promise<number> => {
@@ -105,7 +107,7 @@ export async function run(args: string[]): Promise<void> {
   const eagerDispatches = (eagerDispatchCount() - before) / steps
 
   // Compiled: call 0 eager, calls 1-2 traced, then replays.
-  const compiled = compileStep(f.step, { name: model })
+  const compiled = compileStep(f.step, { name: model, hostRandom: dropout > 0 ? 'gpu-uniform' : 'refuse' })
   const compiledStep = async (inputs: tf.Tensor[]): Promise<number> => ((await compiled.run(inputs))[0] as Float32Array)[0] as number
   const t0 = performance.now()
   await timeSteps(f, 3, 0, compiledStep)
@@ -143,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
       plan_gpu_mib: mib(memory?.totalBytes ?? 0),
       arena_mib: mib(memory?.arenaBytes ?? 0),
       unplanned_temporaries_mib: mib(memory?.unplannedBytes ?? 0),
-      dropout: model === 'transformer' ? 0 : undefined,
+      dropout: model === 'transformer' ? dropout : undefined,
       steps,
       loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       adapter: info.adapter,

@@ -108,7 +108,8 @@ export function narrowResnetTrainingStep(options: { batch: number; size: number;
 
 /**
  * word_language_model's Transformer (`--model Transformer`), NLL loss, clip_grad_norm_(0.25), plain SGD (lr 20) as
- * main.py trains it (lr 20 unless given). Dropout defaults to 0: tf.dropout draws its masks on the CPU, which a replay cannot redraw.
+ * main.py trains it (lr 20 unless given). Dropout defaults to 0 so that eager and compiled steps draw the same: tf.dropout
+ * draws its masks on the CPU, which a compiled step redraws on the GPU (hostRandom 'gpu-uniform') with other values.
  */
 export function transformerTrainingStep(options: {
   batch: number

@@ -1,10 +1,13 @@
 /**
- * `pnpm bench gpu [--out DIR] [--resnet-batches 64,128] [--lm-batch 20] [--seconds 45] [--python python3] [--skip-torch]`
+ * `pnpm bench gpu [--out DIR] [--resnet-batches 64,128,256] [--lm-batch 20] [--seconds 45] [--python python3] [--skip-torch] [--skip-eager]`
  *
  * The one-GPU rows of the device table, for a machine with a real GPU: our WebGPU backend (Dawn on the vendor's Vulkan
- * driver) and PyTorch on the same card (CUDA) and the same CPU, in one run. ResNet-18 training steps (64×64×3, 200
- * classes, SGD momentum 0.9, wd 1e-4, as imagenet/main.py) and word_language_model's Transformer step (bptt 35,
- * main.py defaults, clip 0.25). Writes DIR/gpu-resnet18.{md,csv}, DIR/gpu-transformer.{md,csv} and DIR/gpu.json.
+ * driver), eager and compiled (@tinylab/webgpu-backend's compileTrainingStep, as the examples train), and PyTorch on
+ * the same card (CUDA) and the same CPU, in one run. ResNet-18 training steps (64×64×3, 200 classes, SGD momentum 0.9,
+ * wd 1e-4, as imagenet/main.py) and word_language_model's Transformer step (bptt 35, main.py defaults: dropout 0.2,
+ * clip 0.25). For every compiled row one more step is profiled with GPU timestamps: the time of each kernel by program,
+ * and the TFLOP/s of the convolutions. Writes DIR/gpu-resnet18.{md,csv}, DIR/gpu-transformer.{md,csv},
+ * DIR/gpu-kernels.md and DIR/gpu.json.
  *
  * It imports only what it needs (no worker threads, no Vite), so `node scripts/bench/gpu-bundle.mjs` can bundle it
  * into one file that runs where no package registry is reachable (see scripts/bench/gpu-device.sh).
@@ -22,7 +25,11 @@ import { resnet18 } from '@tinylab/resnet-models'
 import { SGD, crossEntropy, trainStepAsync } from '@tinylab/train-loop'
 import type { TrainableParam } from '@tinylab/train-loop'
 import { TransformerModel, nllLoss } from '@tinylab/transformer-lm'
+import { clipGradNorm } from '@tinylab/train-loop'
+import { compileTrainingStep } from '@tinylab/webgpu-backend'
+import type { CompiledTrainingStep, DispatchTime } from '@tinylab/webgpu-backend'
 import { flag, hasFlag } from './_child'
+import { kernelTable } from './_kernel-profile'
 
 const LM = { ntoken: 33_278, emsize: 200, nhid: 200, nlayers: 2, nhead: 2, dropout: 0.2, bptt: 35 } as const
 const IMAGES_PER_EPOCH = 100_000
@@ -68,28 +75,53 @@ async function timeSteps(step: () => Promise<number>, steps: number, seconds: nu
 /** A model, its optimizer and a fixed batch, set up for timing; `dispose` frees all of it. */
 interface TimedTraining {
   step(): Promise<number>
+  /** Compiled rows: one more step with each kernel timed on the GPU. */
+  profile?: () => Promise<DispatchTime[]>
   dispose(): void
 }
 
-async function timeTraining(setup: () => TimedTraining, steps: number, seconds: number): Promise<Timing> {
+async function timeTraining(setup: () => TimedTraining, steps: number, seconds: number): Promise<Timing & { kernels?: DispatchTime[] }> {
   const started = performance.now()
   const training = setup()
   try {
-    return await timeSteps(() => training.step(), steps, seconds, started)
+    // A compiled step runs eagerly and traces on its first 3 calls: two more warm-ups, so timing starts at replay 2.
+    if (training.profile !== undefined) for (let i = 0; i < 2; i++) await training.step()
+    const timing = await timeSteps(() => training.step(), steps, seconds, started)
+    return training.profile === undefined ? timing : { ...timing, kernels: await training.profile() }
   } finally {
     training.dispose()
   }
 }
 
-function resnetTraining(batch: number): TimedTraining {
+/** The step `trainStepAsync` runs, compiled: traced on the first calls, then replayed; `profile` times its kernels. */
+function compiledTraining(
+  params: TrainableParam[],
+  inputs: tf.Tensor[],
+  loss: (inputs: readonly tf.Tensor[]) => tf.Scalar,
+  update: (grads: Record<string, tf.Tensor>) => void,
+  hostRandom: 'refuse' | 'gpu-uniform',
+): Pick<TimedTraining, 'step' | 'profile'> & { compiled: CompiledTrainingStep } {
+  const compiled = compileTrainingStep({ params, loss: (x) => ({ loss: loss(x) }), update, hostRandom })
+  return {
+    compiled,
+    step: async () => (await compiled.run(inputs)).loss,
+    profile: async () => (await compiled.profile(inputs)).dispatches,
+  }
+}
+
+function resnetTraining(batch: number, compile: boolean): TimedTraining {
   const model = resnet18({ numClasses: 200, seed: 1 })
   const params: TrainableParam[] = model.parameters()
   const sgd = new SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 })
   const x = tf.randomNormal([batch, 64, 64, 3], 0, 1, 'float32', 7) as tf.Tensor4D
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 200), 'int32')
+  const loss = ([images, labels]: readonly tf.Tensor[]): tf.Scalar => crossEntropy(model.forward(images as tf.Tensor4D, { training: true }), labels as tf.Tensor)
+  const compiled = compile ? compiledTraining(params, [x, y], loss, (grads) => sgd.step(grads), 'refuse') : undefined
   return {
-    step: async () => (await trainStepAsync({ params, optimizer: sgd, loss: () => crossEntropy(model.forward(x, { training: true }), y) })).loss,
+    step: compiled?.step ?? (async () => (await trainStepAsync({ params, optimizer: sgd, loss: () => loss([x, y]) })).loss),
+    ...(compiled && { profile: compiled.profile }),
     dispose: () => {
+      compiled?.compiled.dispose()
       tf.dispose([x, y])
       sgd.dispose()
       model.dispose()
@@ -97,16 +129,21 @@ function resnetTraining(batch: number): TimedTraining {
   }
 }
 
-function transformerTraining(batch: number): TimedTraining {
+function transformerTraining(batch: number, compile: boolean): TimedTraining {
   const model = new TransformerModel({ ntoken: LM.ntoken, ninp: LM.emsize, nhead: LM.nhead, nhid: LM.nhid, nlayers: LM.nlayers, dropout: LM.dropout, seed: 1111 })
   const params = model.parameters()
   const sgd = new SGD(params, { lr: 20 })
   const tokens = Int32Array.from({ length: (LM.bptt + 1) * batch }, (_, i) => (i * 7919) % LM.ntoken)
   const x = tf.tensor2d(tokens.slice(0, LM.bptt * batch), [LM.bptt, batch], 'int32')
   const y = tf.tensor1d(tokens.slice(batch), 'int32')
+  const loss = ([data, targets]: readonly tf.Tensor[]): tf.Scalar => nllLoss(model.forward(data as tf.Tensor2D, { training: true }), targets as tf.Tensor)
+  // Dropout's noise, drawn on the CPU by tf.dropout, is redrawn on the GPU at every replay (as `pnpm wordlm train`).
+  const compiled = compile ? compiledTraining(params, [x, y], loss, (grads) => sgd.step(clipGradNorm(grads, 0.25).grads), 'gpu-uniform') : undefined
   return {
-    step: async () => (await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => nllLoss(model.forward(x, { training: true }), y) })).loss,
+    step: compiled?.step ?? (async () => (await trainStepAsync({ params, optimizer: sgd, clipNorm: 0.25, loss: () => loss([x, y]) })).loss),
+    ...(compiled && { profile: compiled.profile }),
     dispose: () => {
+      compiled?.compiled.dispose()
       tf.dispose([x, y])
       sgd.dispose()
       model.dispose()
@@ -163,7 +200,10 @@ function gpuNames(): string {
 
 export async function run(args: string[]): Promise<void> {
   const outDir = flag(args, 'out')
-  const resnetBatches = (flag(args, 'resnet-batches') ?? '64,128').split(',').map(Number)
+  const resnetBatches = (flag(args, 'resnet-batches') ?? '64,128,256').split(',').map(Number)
+  const modes = hasFlag(args, 'skip-eager') ? (['compiled'] as const) : (['eager', 'compiled'] as const)
+  const kernelSections: string[] = []
+  const kernels: { model: string; batch: number; dispatches: DispatchTime[] }[] = []
   const lmBatch = Number(flag(args, 'lm-batch') ?? '20')
   const seconds = Number(flag(args, 'seconds') ?? '45')
   const steps = Number(flag(args, 'steps') ?? '20')
@@ -184,17 +224,27 @@ export async function run(args: string[]): Promise<void> {
   const info = await initBackend({ device: 'webgpu' })
   const adapter = info.adapter ?? 'unknown adapter'
   log(`webgpu adapter: ${adapter}`)
+  const measure = async (model: 'resnet18' | 'transformer', batch: number, items: number, stepsPerEpoch: number): Promise<DeviceBenchRow[]> => {
+    const rows: DeviceBenchRow[] = []
+    for (const mode of modes) {
+      const setup = () => (model === 'resnet18' ? resnetTraining(batch, mode === 'compiled') : transformerTraining(batch, mode === 'compiled'))
+      const t = await timeTraining(setup, steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+      log(`webgpu ${mode} ${model} batch ${batch}: ${t instanceof Error ? t.message : `${t.ms.toFixed(1)} ms/step (${t.steps} steps, startup ${t.startupSeconds.toFixed(1)} s)`}`)
+      rows.push(oursRow(`TinyLab webgpu ${mode}, batch ${batch}`, batch, items, stepsPerEpoch, t, adapter))
+      if (!(t instanceof Error) && t.kernels !== undefined) {
+        kernels.push({ model, batch, dispatches: t.kernels })
+        kernelSections.push(kernelTable(`${model}, batch ${batch}, compiled (one profiled step; ${t.ms.toFixed(2)} ms/step unprofiled)`, t.kernels))
+      }
+    }
+    return rows
+  }
   const resnetRows: DeviceBenchRow[] = []
   for (const batch of resnetBatches) {
-    const t = await timeTraining(() => resnetTraining(batch), steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
-    log(`webgpu resnet18 batch ${batch}: ${t instanceof Error ? t.message : `${t.ms.toFixed(1)} ms/step (${t.steps} steps, startup ${t.startupSeconds.toFixed(1)} s)`}`)
-    resnetRows.push(oursRow(`TinyLab webgpu, batch ${batch}`, batch, batch, IMAGES_PER_EPOCH / batch, t, adapter))
+    resnetRows.push(...(await measure('resnet18', batch, batch, IMAGES_PER_EPOCH / batch)))
     for (const r of torch.filter((r) => r.model === 'resnet18' && r.batch === batch)) resnetRows.push(torchTableRow(r, batch, IMAGES_PER_EPOCH / batch))
   }
-  const lm = await timeTraining(() => transformerTraining(lmBatch), steps, seconds).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
-  log(`webgpu transformer batch ${lmBatch}: ${lm instanceof Error ? lm.message : `${lm.ms.toFixed(1)} ms/step`}`)
   const lmRows = [
-    oursRow(`TinyLab webgpu, batch ${lmBatch}`, lmBatch, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH, lm, adapter),
+    ...(await measure('transformer', lmBatch, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH)),
     ...torch.filter((r) => r.model === 'transformer').map((r) => torchTableRow(r, lmBatch * LM.bptt, LM_BATCHES_PER_EPOCH)),
   ]
   // Speed-up column: versus PyTorch CUDA at the same batch (the row this table exists to compare with).
@@ -207,7 +257,7 @@ export async function run(args: string[]): Promise<void> {
   const header = [
     `Machine: ${describeMachine()}`,
     `GPU: ${gpuNames()} (one GPU on this machine: no multi-GPU rows); WebGPU adapter: ${adapter}`,
-    'speed-up = PyTorch CUDA ms/step ÷ this row\'s (above 1 is faster than PyTorch CUDA); mean ms/step over the timed steps after 2 warm-ups',
+    'speed-up = PyTorch CUDA ms/step ÷ this row\'s (above 1 is faster than PyTorch CUDA); mean ms/step over the timed steps after 2 warm-ups (compiled: after 3 tracing calls and 1 replay)',
   ]
   const tables = {
     resnet18: formatDeviceTable(resnetRows, { unit: 'images', title: 'ResNet-18 training on one GPU (64×64, 200 classes, SGD momentum)', header }),
@@ -215,13 +265,15 @@ export async function run(args: string[]): Promise<void> {
   }
   console.log(tables.resnet18.markdown)
   console.log(tables.transformer.markdown)
+  for (const section of kernelSections) console.log(section)
   if (outDir !== undefined) {
     mkdirSync(outDir, { recursive: true })
     for (const [name, t] of Object.entries(tables)) {
       writeFileSync(path.join(outDir, `gpu-${name}.md`), t.markdown)
       writeFileSync(path.join(outDir, `gpu-${name}.csv`), t.csv)
     }
-    writeFileSync(path.join(outDir, 'gpu.json'), JSON.stringify({ adapter, gpu: gpuNames(), torch, resnet: resnetRows, transformer: lmRows }, null, 2))
+    writeFileSync(path.join(outDir, 'gpu-kernels.md'), [`# GPU time per kernel (timestamp queries)`, '', header.slice(0, 2).join('  \n'), '', ...kernelSections].join('\n'))
+    writeFileSync(path.join(outDir, 'gpu.json'), JSON.stringify({ adapter, gpu: gpuNames(), torch, resnet: resnetRows, transformer: lmRows, kernels }, null, 2))
   }
   console.log(JSON.stringify({ bench: 'gpu', adapter, resnet: resnetRows.map(short), transformer: lmRows.map(short) }))
 }

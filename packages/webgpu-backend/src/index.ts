@@ -2,7 +2,7 @@ export { listDawnAdapterNames, listWebGpuAdapters, startWebGpu, stopWebGpu } fro
 export type { StartWebGpuOptions, WebGpuAdapterSummary, WebGpuBackendInfo } from './start-webgpu'
 export { compileStep } from './compiled-step/compile-step'
 export type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } from './compiled-step/compile-step'
-export type { PlanMemory } from './compiled-step/plan'
+export type { DispatchTime, PlanMemory } from './compiled-step/plan'
 export type { FusionCounts } from './compiled-step/fuse'
 export { eagerDispatchCount, setHostOnlyDispatch } from './compiled-step/backend-hooks'
 export { compileTrainingStep } from './compiled-step/training-step'

@@ -85,6 +85,27 @@ describe.skipIf(adapters === 0)('compileStep: what a replay cannot do is an erro
     tf.dispose([w, x])
   })
 
+  it('profile() times every dispatch of a replay on the GPU, names its program and the shapes a FLOP count needs', async () => {
+    const w = tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 3))
+    const x = tf.randomNormal([1, 6, 6, 2], 0, 1, 'float32', 4)
+    const fn = ([a]: readonly tf.Tensor[]): tf.Tensor[] => [tf.sum(tf.relu(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))]
+    const step = compileStep(fn, { name: 'probe' })
+    await expect(step.profile([x])).rejects.toThrow(/profile\(\) needs a compiled plan \(mode warming-up/)
+    for (let i = 0; i < 3; i++) await step.run([x])
+    const [want] = await step.run([x])
+    const { values, dispatches } = await step.profile([x])
+    expect(values[0]).toEqual(want)
+    const counts: Record<string, number> = {}
+    for (const d of dispatches) counts[d.program] = (counts[d.program] ?? 0) + 1
+    expect(counts).toEqual(step.stats().programs)
+    for (const d of dispatches) expect(Number.isFinite(d.ms) && d.ms >= 0, `${d.program} ${d.ms} ms`).toBe(true)
+    // The output's shape, then the inputs': the convolution's input is read first, the sum comes last.
+    expect(dispatches[0]?.shapes?.[1]).toEqual([1, 6, 6, 2])
+    expect(dispatches.at(-1)?.shapes).toEqual([[1], [1, 6, 6, 4]])
+    step.dispose()
+    tf.dispose([w, x])
+  })
+
   it('host-generated values that change every call (tf.dropout masks) are refused, naming the upload', async () => {
     const x = tf.ones([4, 8])
     let seed = 1

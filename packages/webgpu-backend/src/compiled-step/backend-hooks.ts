@@ -64,6 +64,8 @@ export interface RecordedDispatch {
   programUniforms: number[]
   /** The dtype of the output, then of each input. */
   dtypes: tf.DataType[]
+  /** The shape of the output, then of each input (tfjs's dispatches; fused ones leave it out): for per-kernel FLOP counts. */
+  shapes?: number[][]
 }
 
 /** CPU values tfjs wrote into a tensor's buffer (a constant or a host-generated array such as a dropout mask). */
@@ -144,6 +146,7 @@ export function hooksOf(backend: WebGpuBackendInternals): HookState {
       shaderKey: program.shaderKey,
       programUniforms: Array.isArray(uniforms) ? (uniforms as { data: number[] }[]).flatMap((u) => [...u.data]) : [],
       dtypes,
+      shapes: [output, ...inputs].map((t) => [...t.shape]),
     })
   }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { webGpuBackend } from './backend-hooks'
 import type { FusionCounts } from './fuse'
-import type { PlanMemory } from './plan'
+import type { DispatchTime, PlanMemory } from './plan'
 import { ReplayPlan } from './plan'
 import type { Trace } from './trace'
 import { differenceBetween, traceStep } from './trace'
@@ -68,6 +68,11 @@ export interface CompiledStep {
    * the next step first and read this one's loss later.
    */
   run(inputs: readonly tf.Tensor[]): Promise<StepValues>
+  /**
+   * One call, once the step replays, with each dispatch timed on the GPU (timestamp queries, a compute pass per
+   * dispatch): a real step (variables are updated), for benchmarks that want the time per kernel.
+   */
+  profile(inputs: readonly tf.Tensor[]): Promise<{ values: StepValues; dispatches: DispatchTime[] }>
   stats(): CompiledStepStats
   /** Frees the plan's GPU buffers once the reads in flight are done; the variables keep their values. */
   dispose(): void
@@ -191,6 +196,12 @@ export function compileStep(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[], o
       } catch (err) {
         return Promise.reject(err)
       }
+    },
+    async profile(inputs) {
+      if (plan === undefined) throw new Error(`${who}: profile() needs a compiled plan (mode ${fallback ? 'eager' : 'warming-up'}; run the step 3 times first)`)
+      const result = await plan.profile(inputs)
+      replays++
+      return result
     },
     stats() {
       const stats: CompiledStepStats = {

@@ -33,6 +33,18 @@ interface PlannedDispatch {
   pipeline: GPUComputePipeline
   bindGroup: GPUBindGroup
   workgroups: [number, number, number]
+  program: string
+  shapes?: number[][]
+}
+
+/** One dispatch of a profiled replay: its program, its tensors' shapes when known, and its GPU time. */
+export interface DispatchTime {
+  /** tfjs's program class ('Conv2DMMProgram'), 'Fused:<pattern>' or 'UniformDraw'. */
+  program: string
+  /** The output's shape, then the inputs' (tfjs's own dispatches only). */
+  shapes?: number[][]
+  /** GPU time between the start and the end of the dispatch's compute pass (timestamp queries), in ms. */
+  ms: number
 }
 
 const STORAGE = 0x80 // GPUBufferUsage.STORAGE (the constants are not in Node's globals before Dawn loads)
@@ -221,7 +233,7 @@ export class ReplayPlan {
             { binding: 2, resource: { buffer: counter } },
           ],
         })
-        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size) })
+        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size), program: 'UniformDraw' })
       }
     }
     trace.dispatches.forEach((d, i) => {
@@ -232,7 +244,7 @@ export class ReplayPlan {
       }))
       entries.push({ binding: values.length, resource: { buffer: uniformBuffer, offset: offsetOf[i] as number, size: d.uniform.byteLength } })
       const bindGroup = device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries })
-      this.dispatches.push({ pipeline: d.pipeline, bindGroup, workgroups: d.workgroups })
+      this.dispatches.push({ pipeline: d.pipeline, bindGroup, workgroups: d.workgroups, program: d.program, shapes: d.shapes })
     })
   }
 
@@ -258,6 +270,65 @@ export class ReplayPlan {
    * have been read back (a later step can be submitted before then).
    */
   run(inputs: readonly tf.Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+    return this.replay(inputs, (encoder) => {
+      const pass = encoder.beginComputePass()
+      const zero = isHostOnlyDispatch(this.backend)
+      let pipeline: GPUComputePipeline | undefined
+      for (const d of this.dispatches) {
+        if (d.pipeline !== pipeline) {
+          pass.setPipeline(d.pipeline)
+          pipeline = d.pipeline
+        }
+        pass.setBindGroup(0, d.bindGroup)
+        if (zero) pass.dispatchWorkgroups(0, 0, 0)
+        else pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
+      }
+      pass.end()
+    })
+  }
+
+  /**
+   * One step as `run` does it, with every dispatch in a compute pass of its own whose start and end are timestamped:
+   * the GPU time of each kernel (the passes' boundaries add a little to each). Needs the device feature
+   * 'timestamp-query' (startWebGpu requests it where the adapter offers it).
+   */
+  async profile(inputs: readonly tf.Tensor[]): Promise<{ values: (Float32Array | Int32Array)[]; dispatches: DispatchTime[] }> {
+    const { device } = this
+    if (!device.features.has('timestamp-query')) throw new Error("compiled step: profiling needs the WebGPU feature 'timestamp-query', which this adapter does not offer")
+    const count = this.dispatches.length * 2
+    const querySet = device.createQuerySet({ type: 'timestamp', count })
+    const resolved = device.createBuffer({ size: count * 8, usage: 0x200 | COPY_SRC }) // QUERY_RESOLVE
+    const readable = device.createBuffer({ size: count * 8, usage: 0x01 | COPY_DST }) // MAP_READ
+    try {
+      const values = await this.replay(inputs, (encoder) => {
+        this.dispatches.forEach((d, i) => {
+          const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } })
+          pass.setPipeline(d.pipeline)
+          pass.setBindGroup(0, d.bindGroup)
+          pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
+          pass.end()
+        })
+        encoder.resolveQuerySet(querySet, 0, count, resolved, 0)
+        encoder.copyBufferToBuffer(resolved, 0, readable, 0, count * 8)
+      })
+      await readable.mapAsync(0x01) // GPUMapMode.READ
+      const stamps = new BigInt64Array(readable.getMappedRange().slice(0))
+      readable.unmap()
+      const dispatches = this.dispatches.map((d, i) => ({
+        program: d.program,
+        ...(d.shapes === undefined ? {} : { shapes: d.shapes }),
+        ms: Number((stamps[2 * i + 1] as bigint) - (stamps[2 * i] as bigint)) / 1e6,
+      }))
+      return { values, dispatches }
+    } finally {
+      querySet.destroy()
+      resolved.destroy()
+      readable.destroy()
+    }
+  }
+
+  /** The commands around the dispatches (inputs in, variables' new values and outputs out) and the submit. */
+  private replay(inputs: readonly tf.Tensor[], encodeDispatches: (encoder: GPUCommandEncoder) => void): Promise<(Float32Array | Int32Array)[]> {
     this.checkInputs(inputs)
     const { backend, device } = this
     flushTfjs(backend)
@@ -289,21 +360,9 @@ export class ReplayPlan {
       }
     })
     for (const v of this.trace.variables) variableSlot(backend, v, encoder)
-
-    const pass = encoder.beginComputePass()
-    const zero = isHostOnlyDispatch(backend)
-    let pipeline: GPUComputePipeline | undefined
-    for (const d of this.dispatches) {
-      if (d.pipeline !== pipeline) {
-        pass.setPipeline(d.pipeline)
-        pipeline = d.pipeline
-      }
-      pass.setBindGroup(0, d.bindGroup)
-      if (zero) pass.dispatchWorkgroups(0, 0, 0)
-      else pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
-    }
-    pass.end()
+    encodeDispatches(encoder)
     // Host-only timing leaves the copies empty too: on a software adapter they are CPU work the host would wait for.
+    const zero = isHostOnlyDispatch(backend)
     for (const c of this.stateCopies) encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, zero ? 0 : c.bytes)
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))

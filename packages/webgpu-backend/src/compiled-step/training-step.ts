@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } from './compile-step'
+import type { DispatchTime } from './plan'
 import { compileStep } from './compile-step'
 
 export interface TrainingStepOptions extends Pick<CompileStepOptions, 'traceKey' | 'hostRandom'> {
@@ -21,6 +22,8 @@ export interface TrainingStepOptions extends Pick<CompileStepOptions, 'traceKey'
 export interface CompiledTrainingStep {
   /** One step; resolves with the loss and the `outputs` read back. Steps the trace cannot replay run eagerly after a notice. */
   run(inputs: readonly tf.Tensor[]): Promise<{ loss: number; outputs: StepValues }>
+  /** One step with each dispatch timed on the GPU (see CompiledStep.profile); the plan for these shapes must replay. */
+  profile(inputs: readonly tf.Tensor[]): Promise<{ loss: number; dispatches: DispatchTime[] }>
   /** Each input shape's plan (key: the input shapes, e.g. '64x64x64x3,64'). */
   stats(): Record<string, CompiledStepStats>
   dispose(): void
@@ -55,6 +58,10 @@ export function compileTrainingStep(options: TrainingStepOptions): CompiledTrain
     async run(inputs) {
       const [loss, ...outputs] = await stepFor(inputs).run(inputs)
       return { loss: (loss as Float32Array)[0] as number, outputs }
+    },
+    async profile(inputs) {
+      const { values, dispatches } = await stepFor(inputs).profile(inputs)
+      return { loss: (values[0] as Float32Array)[0] as number, dispatches }
     },
     stats() {
       return Object.fromEntries([...steps].map(([key, step]) => [key, step.stats()]))

@@ -20,8 +20,8 @@ const CASES: Case[] = [
 
 function values(shape: number[], dtype: 'float32' | 'int32' | 'bool'): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1)
-  const data = Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : dtype === 'int32' ? i * 7 - 50 : i * 0.37 - 4.5))
-  return tf.tensor(data, shape, dtype)
+  if (dtype === 'bool') return tf.tensor(Array.from({ length: n }, (_, i) => i % 3 === 0), shape, dtype)
+  return tf.tensor(Array.from({ length: n }, (_, i) => (dtype === 'int32' ? i * 7 - 50 : i * 0.37 - 4.5)), shape, dtype)
 }
 
 async function onBoth<T>(fn: () => T): Promise<[T, T]> {

@@ -46,6 +46,12 @@ mkdirSync(path.join(dawnOut, 'dist/linux-x64'), { recursive: true })
 for (const f of ['package.json', 'index.js']) copyFileSync(path.join(webgpu, f), path.join(dawnOut, f))
 execFileSync('sh', ['-c', `xz -T2 -6 -c '${path.join(webgpu, 'dist/linux-x64/dawn.node')}' > '${path.join(dawnOut, 'dist/linux-x64/dawn.node.xz')}'`])
 
+// Packages our code loads with createRequire at run time (esbuild cannot follow those): carried as they are.
+for (const [pkg, from] of [['crc-32', 'packages/metrics-logger']]) {
+  const dir = path.dirname(require.resolve(`${pkg}/package.json`, { paths: [path.join(root, from)] }))
+  execFileSync('cp', ['-r', dir, path.join(out, 'node_modules', pkg)])
+}
+
 // WikiText-2 for the word LM (the shared data folder does not travel with the working tree).
 const wikitext = path.resolve(root, '../shared/data/wikitext-2')
 if (existsSync(wikitext)) {

@@ -2,7 +2,7 @@
 # Runs the pack made by `node scripts/bench/gpu-bundle.mjs .gpu` on a GPU machine that has no package registry:
 #   WORDLM_SECONDS=300 bash scripts/bench/gpu-device.sh .gpu OUTDIR [extra flags for `pnpm bench gpu`]
 # 1. the one-GPU device table (`pnpm bench gpu`): our WebGPU backend, eager and compiled, at ResNet-18 batch 64/128/256
-#    and the Transformer LM step, vs PyTorch CUDA/CPU, with the GPU time per kernel (gpu-kernels.md); with
+#    and the Transformer LM step, vs PyTorch CUDA/CPU, with the GPU time per kernel (gpu-kernels.md);
 #    `--seconds 15 --steps 10` caps each row (eager rows are the slow ones) to fit a 10-minute device call;
 # 2. when WORDLM_SECONDS > 0: word_language_model's reference experiment (Transformer, lr 5, 6 epochs) on WebGPU,
 #    interrupted (Ctrl-C semantics: the best model is kept and tested) when the time is up; then 1,000 words from it.

@@ -2,7 +2,8 @@
  * compileStep's fused dispatches (compiled-step/fuse.ts) against the same math composed from tfjs ops on the cpu
  * backend: ReLU's gradient (alone and of a sum of two gradients), ReLU fused into batch-norm apply, into an Add and
  * into batch-norm apply + residual Add, batch-norm statistics with the running-statistics update, column sums (a
- * transpose + row sum), multi-tensor scaling by one scalar. Each case is a step
+ * transpose + row sum), multi-tensor scaling by one scalar; tf.dropout's mask with its multiplication (drawn on the GPU,
+ * so checked against the unfused replay of the same draws). Each case is a step
  * whose replay must use the fused pipeline it names and give the cpu values within 1e-4 (relError); odd sizes on
  * purpose: channels not a multiple of 4 or of the 16-channel tile, one row, elements not a multiple of the workgroup.
  */
@@ -200,5 +201,38 @@ describe.skipIf(adapters === 0)(`compileStep's fused dispatches match cpu${adapt
     got.forEach((v, i) => expect(relError(v, expected[i] ?? new Float32Array()), `output ${i}`).toBeLessThanOrEqual(1e-4))
     step.dispose()
     tf.dispose(inputs)
+  })
+
+  it('tf.dropout: mask and product in one dispatch, bit for bit the unfused replay of the same GPU draws', async () => {
+    const keep = 0.7
+    const x = tf.add(seeded([7, 33], 11), 2) // 231 elements: not a multiple of the workgroup; all > 0
+    // d/dx Σ dropout(x)² = 2·x·mask²: the backward multiplies by the mask the forward wrote.
+    const fn = ([a]: readonly tf.Tensor[]): tf.Tensor[] => {
+      const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => tf.sum(tf.square(tf.dropout(v, 1 - keep))))(a as tf.Tensor)
+      return [value, grad]
+    }
+    const run = async (fuse: boolean): Promise<{ values: Float32Array[]; programs: Record<string, number>; dispatches: number }> => {
+      const step = compileStep(fn, { name: `dropout ${fuse}`, hostRandom: 'gpu-uniform', seed: 7, fuse })
+      let values: Float32Array[] = []
+      for (let call = 0; call < 4; call++) values = (await step.run([x])) as Float32Array[]
+      const { programs, dispatches, mode } = step.stats()
+      expect(mode).toBe('compiled')
+      step.dispose()
+      return { values, programs, dispatches }
+    }
+    const fused = await run(true)
+    const unfused = await run(false)
+    expect(fused.programs['Fused:dropout']).toBe(1)
+    expect(fused.dispatches).toBe(unfused.dispatches - 3)
+    expect(fused.values).toEqual(unfused.values)
+    const xs = await x.data()
+    const grad = fused.values[1] as Float32Array
+    const kept = Array.from(grad).filter((g) => g !== 0).length
+    grad.forEach((g, i) => {
+      if (g !== 0) expect(Math.abs(g - (2 * (xs[i] as number)) / keep ** 2) / Math.abs(g)).toBeLessThan(1e-5)
+    })
+    expect(kept).toBeGreaterThan(231 * keep - 35) // binomial(231, 0.7): mean 162, sd 7
+    expect(kept).toBeLessThan(231 * keep + 35)
+    x.dispose()
   })
 })

@@ -10,7 +10,9 @@
 // - a sum over every axis but the last (tfjs: a transpose moving the last axis first, then a row sum; a linear
 //   layer's bias gradient): one dispatch of column sums, added in the row sum's order;
 // - runs of adjacent multiplications of whole tensors by the same one-element tensor (gradient clipping's scale):
-//   one dispatch per group of tensors, as many as the storage-buffer limit allows.
+//   one dispatch per group of tensors, as many as the storage-buffer limit allows;
+// - tf.dropout's mask and its use, Add(noise, keep) → Floor → Div(·, keep) → Multiply(x, mask): one dispatch writing
+//   x·mask and the mask (the gradient multiplies by it later).
 //
 // A pattern is fused only when the values it removes are temporaries no other dispatch, output or variable reads.
 // The fused dispatch takes the place of the last dispatch it replaces (every input is computed by then), or of the
@@ -149,7 +151,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`
 }
 
+/** tf.dropout: mask = floor(noise + keep) / keep (tfjs's Add, Floor and Div in order), result = x·mask. */
+const DROPOUT = `${PRELUDE}
+${bindings(['noise', 'keepAdd', 'keepDiv', 'x'], ['mask'])}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
+  if (index >= uniforms.size) { return; }
+  let m = floor(noise[index] + keepAdd[0]) / keepDiv[0];
+  mask[index] = m;
+  result[index] = select(x[index] * m, m * x[index], uniforms.channels == 1);
+}`
+
 const SHADERS = {
+  dropout: DROPOUT,
   reluGrad: elementwise(['dy', 'x'], 'result[index] = dy[index] * stepOf(x[index], uniforms.p0);'),
   reluGradOfSum: elementwise(['dyA', 'dyB', 'x'], 'result[index] = (dyA[index] + dyB[index]) * stepOf(x[index], uniforms.p0);'),
   addRelu: elementwise(['a', 'b'], 'result[index] = reluOf(a[index] + b[index]);'),
@@ -160,7 +175,7 @@ const SHADERS = {
   ...Object.fromEntries(Array.from({ length: MAX_SCALED }, (_, i) => [`scaleMany${i + 1}`, scaleManyShader(i + 1)])),
 } as const satisfies Record<string, string>
 
-type FusedKind = 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
+type FusedKind = 'dropout' | 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
 
 const pipelines = new WeakMap<GPUDevice, Map<FusedKind, GPUComputePipeline>>()
 
@@ -202,6 +217,8 @@ const isStep = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('unary_3
 const isRelu = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('unary_23_')
 const isAdd = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('binary_0_')
 const isMul = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('binary_17_')
+const isDiv = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('binary_4_')
+const isFloor = (d: RecordedDispatch): boolean => d.shaderKey.startsWith('unary_14_')
 
 export interface FusionCounts {
   reluGrad: number
@@ -212,6 +229,8 @@ export interface FusionCounts {
   columnSums: number
   /** Scalar multiplications merged into multi-tensor scale dispatches (each counts once). */
   scaled: number
+  /** tf.dropout mask computations fused with their multiplication. */
+  dropout: number
 }
 
 /**
@@ -219,7 +238,7 @@ export interface FusionCounts {
  * no dispatch reads any more simply drop out of the plan.
  */
 export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
-  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0 }
+  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0 }
   const list: (RecordedDispatch | undefined)[] = [...trace.dispatches]
   const pinned = new Set<DataId>([...trace.outputs, ...trace.stateWrites.map((w) => w.value)])
   const float32 = (d: RecordedDispatch): boolean => d.dtypes.every((t) => t === 'float32')
@@ -382,7 +401,42 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     counts.columnSums++
   })
 
-  // 6. Adjacent Multiply(x, s) with the same one-element s, each x a whole tensor: grouped into multi-tensor scales.
+  // 6. tf.dropout: Add(noise, keep) → Floor → Div(·, keep) = mask, then Multiply(x, mask) (either order): one dispatch
+  // at the Multiply's place writing x·mask and the mask, which the gradient's Multiply reads later.
+  list.forEach((add, i) => {
+    if (add === undefined || !isAdd(add) || !float32(add) || add.inputs.length !== 2) return
+    const [noise, keepAdd] = add.inputs as [DataId, DataId]
+    const n = bytesOf(add.output)
+    if (bytesOf(noise) !== n || bytesOf(keepAdd) !== 4) return
+    const next = (id: DataId): { at: number; d: RecordedDispatch } | undefined => {
+      const r = [...(readers.get(id) ?? [])]
+      const at = r[0]
+      const d = at === undefined ? undefined : list[at]
+      return r.length === 1 && at !== undefined && d !== undefined && onlyReadBy(id, at) ? { at, d } : undefined
+    }
+    const floor = next(add.output)
+    if (floor === undefined || !isFloor(floor.d) || !float32(floor.d)) return
+    const div = next(floor.d.output)
+    if (div === undefined || !isDiv(div.d) || !float32(div.d) || div.d.inputs[0] !== floor.d.output) return
+    const keepDiv = div.d.inputs[1] as DataId
+    const mask = div.d.output
+    if (bytesOf(keepDiv) !== 4 || bytesOf(mask) !== n || pinned.has(mask) || trace.roles.get(mask)?.kind !== 'temp') return
+    const users = [...(readers.get(mask) ?? [])].sort((a, b) => a - b)
+    const at = users[0]
+    const mul = at === undefined ? undefined : list[at]
+    if (at === undefined || mul === undefined || !isMul(mul) || !float32(mul) || mul.inputs.length !== 2 || bytesOf(mul.output) !== n) return
+    const maskFirst = mul.inputs[0] === mask
+    const x = (maskFirst ? mul.inputs[1] : mul.inputs[0]) as DataId
+    if (x === mask || bytesOf(x) !== n) return
+    put(i, undefined)
+    put(floor.at, undefined)
+    put(div.at, undefined)
+    // channels carries the operand order of the Multiply: its product is computed as recorded.
+    put(at, make('dropout', mul.output, [noise, keepAdd, keepDiv, x, mask], 1, n / 4, maskFirst ? 1 : 0, []))
+    counts.dropout++
+  })
+
+  // 7. Adjacent Multiply(x, s) with the same one-element s, each x a whole tensor: grouped into multi-tensor scales.
   const limit = Math.min(MAX_SCALED, Math.floor((device.limits.maxStorageBuffersPerShaderStage - 1) / 2))
   const scalarOf = (d: RecordedDispatch | undefined): { x: DataId; s: DataId } | undefined => {
     if (d === undefined || !isMul(d) || !float32(d) || d.inputs.length !== 2) return undefined

@@ -1,7 +1,7 @@
 // A traced step turned into fixed GPU objects: every buffer allocated once (temporaries share an arena by liveness),
 // every bind group and uniform built once; a replay is one command encoder, one compute pass and one submit.
 import type * as tf from '@tensorflow/tfjs-core'
-import type { WebGpuBackendInternals } from './backend-hooks'
+import type { RecordedDispatch, WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
 import type { FusionCounts } from './fuse'
 import { fuseTrace } from './fuse'
@@ -84,8 +84,10 @@ export class ReplayPlan {
     this.device = backend.device
     this.seed = options.seed
     this.fusions = options.fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0 }
-    const buffers = this.placeValues()
+    const folded = foldConstants(trace)
+    const buffers = this.placeValues(folded.values)
     this.buildDispatches(buffers)
+    this.runOnce(folded.dispatches, buffers)
     this.dispatchCount = this.dispatches.length
     const counts = new Map<string, number>()
     if (this.draws.length > 0) counts.set('UniformDraw', this.draws.length)
@@ -105,8 +107,8 @@ export class ReplayPlan {
     return buffer
   }
 
-  /** A GPU buffer for every value the step binds. */
-  private placeValues(): Map<DataId, GPUBuffer> {
+  /** A GPU buffer for every value the step binds; `folded` values (computed once) get buffers of their own. */
+  private placeValues(folded: ReadonlySet<DataId>): Map<DataId, GPUBuffer> {
     const { trace, backend } = this
     const buffers = new Map<DataId, GPUBuffer>()
     const lifetimes = new Map<DataId, { first: number; last: number }>()
@@ -160,6 +162,12 @@ export class ReplayPlan {
           break
         }
         case 'temp': {
+          if (folded.has(id)) {
+            const buffer = this.createBuffer(bytes, STORAGE | COPY_SRC | COPY_DST)
+            this.sizes.constantBytes += buffer.size
+            buffers.set(id, buffer)
+            break
+          }
           const span = lifetimes.get(id)
           if (span === undefined) break // computed only inside a pattern that fusion replaced
           temps.push({ id, ...span, bytes })
@@ -193,29 +201,7 @@ export class ReplayPlan {
   }
 
   private buildDispatches(buffers: Map<DataId, GPUBuffer>): void {
-    const { trace, device } = this
-    const alignment = device.limits.minUniformBufferOffsetAlignment
-    // One uniform buffer for the whole step; identical blocks (same shapes, same attributes) share one range.
-    const offsets = new Map<string, number>()
-    const blocks: Uint8Array[] = []
-    let total = 0
-    const offsetOf = trace.dispatches.map((d) => {
-      const key = Buffer.from(d.uniform).toString('base64')
-      let offset = offsets.get(key)
-      if (offset === undefined) {
-        offset = total
-        offsets.set(key, offset)
-        blocks.push(d.uniform)
-        total = align(total + d.uniform.byteLength, alignment)
-      }
-      return offset
-    })
-    const uniformBuffer = this.createBuffer(Math.max(total, 16), UNIFORM | COPY_DST)
-    this.sizes.uniformBytes = uniformBuffer.size
-    const packed = new Uint8Array(uniformBuffer.size)
-    for (const [key, offset] of offsets) packed.set(Buffer.from(key, 'base64'), offset)
-    device.queue.writeBuffer(uniformBuffer, 0, packed)
-
+    const { device } = this
     // The GPU draws first: every dispatch that reads a drawn tensor comes after them.
     if (this.draws.length > 0) {
       const counter = this.createBuffer(16, UNIFORM | COPY_DST)
@@ -236,7 +222,31 @@ export class ReplayPlan {
         this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size), program: 'UniformDraw' })
       }
     }
-    trace.dispatches.forEach((d, i) => {
+    this.dispatches.push(...this.bindDispatches(this.trace.dispatches, buffers))
+  }
+
+  /** Bind groups for recorded dispatches, their uniform blocks packed into one buffer (identical blocks share a range). */
+  private bindDispatches(list: readonly RecordedDispatch[], buffers: Map<DataId, GPUBuffer>): PlannedDispatch[] {
+    const { device } = this
+    const alignment = device.limits.minUniformBufferOffsetAlignment
+    const offsets = new Map<string, number>()
+    let total = 0
+    const offsetOf = list.map((d) => {
+      const key = Buffer.from(d.uniform).toString('base64')
+      let offset = offsets.get(key)
+      if (offset === undefined) {
+        offset = total
+        offsets.set(key, offset)
+        total = align(total + d.uniform.byteLength, alignment)
+      }
+      return offset
+    })
+    const uniformBuffer = this.createBuffer(Math.max(total, 16), UNIFORM | COPY_DST)
+    this.sizes.uniformBytes += uniformBuffer.size
+    const packed = new Uint8Array(uniformBuffer.size)
+    for (const [key, offset] of offsets) packed.set(Buffer.from(key, 'base64'), offset)
+    device.queue.writeBuffer(uniformBuffer, 0, packed)
+    return list.map((d, i) => {
       const values = [d.output, ...d.inputs]
       const entries: GPUBindGroupEntry[] = values.map((id, binding) => ({
         binding,
@@ -244,8 +254,22 @@ export class ReplayPlan {
       }))
       entries.push({ binding: values.length, resource: { buffer: uniformBuffer, offset: offsetOf[i] as number, size: d.uniform.byteLength } })
       const bindGroup = device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries })
-      this.dispatches.push({ pipeline: d.pipeline, bindGroup, workgroups: d.workgroups, program: d.program, shapes: d.shapes })
+      return { pipeline: d.pipeline, bindGroup, workgroups: d.workgroups, program: d.program, shapes: d.shapes }
     })
+  }
+
+  /** Computes the folded values once, after the constants they read were written. */
+  private runOnce(list: readonly RecordedDispatch[], buffers: Map<DataId, GPUBuffer>): void {
+    if (list.length === 0) return
+    const encoder = this.device.createCommandEncoder()
+    const pass = encoder.beginComputePass()
+    for (const d of this.bindDispatches(list, buffers)) {
+      pass.setPipeline(d.pipeline)
+      pass.setBindGroup(0, d.bindGroup)
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2])
+    }
+    pass.end()
+    this.device.queue.submit([encoder.finish()])
   }
 
   /** Checks the inputs against the traced ones; the message names the first that differs. */
@@ -384,4 +408,29 @@ export class ReplayPlan {
     this.readback.dispose()
     for (const r of this.uploadRings) r.dispose()
   }
+}
+
+/**
+ * Takes out of `trace.dispatches` those whose inputs never change from one replay to the next (constants, tensors
+ * that existed before the step, values computed from them alone: tf.zeros, a slice of a fixed table): a replay
+ * would recompute the same values, so the plan computes them once. Returns those dispatches and the values they write.
+ */
+function foldConstants(trace: Trace): { dispatches: RecordedDispatch[]; values: Set<DataId> } {
+  const values = new Set<DataId>()
+  const fixed = (id: DataId): boolean => {
+    const role = trace.roles.get(id)
+    if (role?.kind === 'frozen') return true
+    if (role?.kind === 'constant') return !trace.randomUploads.has(role.upload)
+    return values.has(id)
+  }
+  const dispatches: RecordedDispatch[] = []
+  trace.dispatches = trace.dispatches.filter((d) => {
+    const read = d.inputs.slice(0, d.inputs.length - d.extraOutputs)
+    const written = [d.output, ...d.inputs.slice(d.inputs.length - d.extraOutputs)]
+    if (!read.every(fixed) || !written.every((id) => trace.roles.get(id)?.kind === 'temp')) return true
+    for (const id of written) values.add(id)
+    dispatches.push(d)
+    return false
+  })
+  return { dispatches, values }
 }

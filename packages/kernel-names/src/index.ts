@@ -2,7 +2,8 @@
  * TinyLab's fused kernels: names and contracts in one place. The names are the API between the packages that run a
  * kernel and those that register it: @tinylab/resnet-models, @tinylab/train-loop and @tinylab/transformer-lm look each
  * one up with `tf.getKernel(name, tf.getBackend())` and compose the same math from tfjs ops when the active backend
- * lacks it; @tinylab/native-cpu ('wasm+native') and @tinylab/webgpu-backend ('webgpu') register them. All tensors float32.
+ * lacks it; @tinylab/native-cpu ('wasm+native') and @tinylab/webgpu-backend ('webgpu') register them. All tensors float32
+ * except the NLL kernels' int32 targets.
  *
  * - `TinylabBatchNormTraining`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`;
  *   outputs `[y, mean, variance, rstd]` with the batch's mean and biased variance over all axes but the last, and
@@ -22,6 +23,11 @@
  *   sums[i] = Σ x_i² (clip_grad_norm_'s squared norms).
  * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
+ * - `TinylabNllLoss`: inputs `{ logProbs, targets }` (logProbs [N, V], targets int32 [N]); outputs `[loss]`, the scalar
+ *   nn.NLLLoss() (mean over rows) = −(1/N)·Σ_r logProbs[r, targets[r]]. Exact at any N·V (integer addressing). A
+ *   target outside [0, V) makes the loss NaN; the kernel throws first when the targets' values are on the host.
+ * - `TinylabNllLossGrad`: inputs `{ dy, targets }` (dy the loss's scalar gradient), attrs `{ classes }` (V); outputs
+ *   `[dLogProbs]`, [N, V] with −dy/N at each row's target and 0 elsewhere.
  * - `TinylabLayerNorm`: inputs `{ x, gamma, beta }` (x [..., C], gamma/beta [C]), attrs `{ epsilon }`; outputs
  *   `[y, mean, rstd]`, nn.LayerNorm over the last axis: mean and rstd = 1/√(biased variance + epsilon) per row
  *   (shape [rows], rows = x.size / C), y = (x − mean)·rstd·gamma + beta.
@@ -39,6 +45,8 @@ export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
 export const SUM_SQUARES = 'TinylabSumSquares'
 export const LOG_SOFTMAX = 'TinylabLogSoftmax'
 export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
+export const NLL_LOSS = 'TinylabNllLoss'
+export const NLL_LOSS_GRAD = 'TinylabNllLossGrad'
 export const LAYER_NORM = 'TinylabLayerNorm'
 export const LAYER_NORM_GRAD = 'TinylabLayerNormGrad'
 export const MASKED_SOFTMAX = 'TinylabMaskedSoftmax'
@@ -57,5 +65,7 @@ export type BatchNormRunningStatsAttrs = { momentum: number; count: number }
 export type SgdMomentumAttrs = { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
 /** Attrs of `TinylabSGDMomentumMulti`. */
 export type SgdMomentumMultiAttrs = SgdMomentumAttrs & { count: number }
+/** Attrs of `TinylabNllLossGrad`: the classes (last axis) of the log-probabilities. */
+export type NllLossGradAttrs = { classes: number }
 /** Attrs of `TinylabSumSquares`. */
 export type SumSquaresAttrs = { count: number }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { resnet18 } from '@tinylab/resnet-models'
 import { resnet18 as narrowResnet18 } from './resnet18-fixture'
-import { clipGradNorm, SGD } from '@tinylab/train-loop'
+import { clipGradNorm, crossEntropy, SGD } from '@tinylab/train-loop'
 import type { TrainableParam } from '@tinylab/train-loop'
 import { nllLoss, TransformerModel } from '@tinylab/transformer-lm'
 
@@ -52,7 +52,7 @@ function namedGrads(params: readonly TrainableParam[], lossOf: () => tf.Scalar):
   return { loss: value, grads: Object.fromEntries(Object.entries(grads).map(([v, g]) => [byVariable.get(v) as string, g])) }
 }
 
-/** torchvision ResNet-18 on `size`×`size` images, softmax cross-entropy, SGD(lr 0.1 unless given, momentum 0.9, weight decay 1e-4). */
+/** torchvision ResNet-18 on `size`×`size` images, train-loop's crossEntropy (as `pnpm resnet train`), SGD(lr 0.1 unless given, momentum 0.9, weight decay 1e-4). */
 export function resnetTrainingStep(options: { batch: number; size: number; classes: number; seed?: number; lr?: number }): TrainingStepFixture {
   const { batch, size, classes } = options
   const model = resnet18({ numClasses: classes, seed: options.seed ?? 1 })
@@ -64,7 +64,7 @@ export function resnetTrainingStep(options: { batch: number; size: number; class
       const { loss, grads } = namedGrads(params, () => {
         const out = model.forward(x as tf.Tensor4D, { training: true })
         logits = tf.keep(out)
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, classes), out) as tf.Scalar
+        return crossEntropy(out, labels as tf.Tensor1D)
       })
       optimizer.step(grads)
       return [loss, logits as tf.Tensor]

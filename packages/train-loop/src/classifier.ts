@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, NLL_LOSS, NLL_LOSS_GRAD } from '@tinylab/kernel-names'
 import { accuracyAsync } from './accuracy'
+import { backendHas } from './fused-kernels'
+import { logSoftmax } from './log-softmax'
+import { nllLoss } from './nll-loss'
 import type { TrainableParam } from './sgd'
 import { type GradientApplier, trainStepAsync } from './train-step'
 
@@ -16,7 +20,9 @@ export interface BatchResult {
 
 /**
  * imagenet main.py's criterion, `nn.CrossEntropyLoss()`: the mean softmax cross-entropy of logits `[N, C]` (or
- * `[..., C]`, flattened as `logits.view(-1, C)`) against integer labels.
+ * `[..., C]`, flattened as `logits.view(-1, C)`) against integer labels. Where the backend registers the fused
+ * log-softmax and NLL kernels (@tinylab/kernel-names; @tinylab/webgpu-backend does) it is their NLL of the log-softmax,
+ * 2 kernels each way; elsewhere tf.losses.softmaxCrossEntropy of one-hot labels.
  *
  * ```ts
  * const loss = crossEntropy(tf.tensor2d([[2, 0]]), tf.tensor1d([0], 'int32')) // 0.1269
@@ -28,6 +34,7 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
     const flat = logits.rank === 2 ? logits : tf.reshape(logits, [-1, classes])
     const y = tf.reshape(tf.cast(labels, 'int32'), [-1]) as tf.Tensor1D
     if (y.shape[0] !== flat.shape[0]) throw new Error(`crossEntropy: ${flat.shape[0]} logit rows but ${y.shape[0]} labels`)
+    if (flat.dtype === 'float32' && backendHas(LOG_SOFTMAX, LOG_SOFTMAX_GRAD, NLL_LOSS, NLL_LOSS_GRAD)) return nllLoss(logSoftmax(flat), y)
     return tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), flat) as tf.Scalar
   })
 }

@@ -11,6 +11,8 @@ export { trainStep, trainStepAsync, evaluate, evaluateAsync } from './train-step
 export type { GradientApplier, TrainStepOptions, TrainStepResult } from './train-step'
 export { classifierStep, crossEntropy, evaluateBatch } from './classifier'
 export type { BatchResult, Classifier, ClassifierStepOptions } from './classifier'
+export { logSoftmax } from './log-softmax'
+export { nllLoss } from './nll-loss'
 export { evaluateEpoch, letSignalsIn, trainEpoch } from './epochs'
 export type { EpochOptions, MeterSums, TrainEpochOptions, TrainEpochResult } from './epochs'
 export { encodeTrainingState, restoreTrainingState, savedSchedulerType } from './training-state'

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import './_tfjs'
 import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '@tinylab/webgpu-backend'
 import { maxAbsDiff, relError } from '@tinylab/test-utils/close'
-import { accuracy, accuracyAsync, evaluateAsync, SGD, trainStep, trainStepAsync } from '../src/index'
+import { accuracy, accuracyAsync, crossEntropy, evaluateAsync, nllLoss, SGD, trainStep, trainStepAsync } from '../src/index'
 
 // WebGPU in Node has no synchronous readback (tensor.dataSync() throws), so every value train-loop reports must come
 // back through `await data()`. This runs one small softmax-regression training on the cpu backend (the reference) and on
@@ -98,6 +98,42 @@ describe.skipIf(reason !== undefined)(`train-loop on WebGPU${reason ? ` (skipped
     expect(maxAbsDiff(gpu.weights, W0)).toBeGreaterThan(1e-2) // training moved the weights
     expect(gpu.top).toEqual(cpu.top)
     expect(relError([gpu.evalLoss], [cpu.evalLoss])).toBeLessThan(1e-5)
+  })
+
+  it('crossEntropy and nllLoss run the fused log-softmax and NLL kernels there, with the cpu backend\'s losses and gradients', async () => {
+    // Odd sizes; nllLoss gets rank-3 log-probabilities as the LM's [bptt, batch, ntoken].
+    const cases = [
+      { name: 'crossEntropy', shape: [37, 11], loss: (x: tf.Tensor, y: tf.Tensor) => crossEntropy(x, y) },
+      { name: 'nllLoss', shape: [5, 3, 1003], loss: (x: tf.Tensor, y: tf.Tensor) => nllLoss(tf.logSoftmax(x), y) },
+    ]
+    const runOn = async (shape: number[], loss: (x: tf.Tensor, y: tf.Tensor) => tf.Scalar) => {
+      const before = tf.memory().numTensors
+      const classes = shape[shape.length - 1] as number
+      const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1)
+      const x = tf.tensor(noise(rows * classes, 4).map((v) => 6 * v), shape)
+      const y = tf.tensor(Int32Array.from(noise(rows, 5), (v) => Math.floor(((v + 1) / 2) * classes)), shape.slice(0, -1), 'int32')
+      let out: tf.Tensor[] = []
+      const profile = await tf.profile(() => {
+        const { value, grads } = tf.valueAndGrads((logits: tf.Tensor) => loss(logits, y))([x])
+        out = [value, ...grads]
+      })
+      const values = await Promise.all(out.map(async (t) => Float32Array.from(await t.data())))
+      tf.dispose([...out, x, y])
+      return { values, kernels: new Set(profile.kernelNames), leaked: tf.memory().numTensors - before }
+    }
+    for (const c of cases) {
+      await tf.setBackend('cpu')
+      const cpu = await runOn(c.shape, c.loss)
+      await useWebGpu()
+      const gpu = await runOn(c.shape, c.loss)
+      expect(cpu.kernels.has('TinylabNllLoss'), c.name).toBe(false)
+      expect(gpu.kernels.has('TinylabNllLoss'), c.name).toBe(true)
+      expect(gpu.kernels.has('TinylabNllLossGrad'), c.name).toBe(true)
+      if (c.name === 'crossEntropy') expect(gpu.kernels.has('TinylabLogSoftmax')).toBe(true)
+      expect([cpu.leaked, gpu.leaked], c.name).toEqual([0, 0])
+      expect(relError(gpu.values[0] as Float32Array, cpu.values[0] as Float32Array), `${c.name} loss`).toBeLessThan(1e-5)
+      expect(relError(gpu.values[1] as Float32Array, cpu.values[1] as Float32Array), `${c.name} gradient`).toBeLessThan(1e-5)
+    }
   })
 
   it('the sync trainStep and accuracy fail there with the message to read asynchronously, and leak nothing', async () => {

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { dropout, Registry, uniform } from './_layers'
-import { logSoftmax } from './log-softmax'
+import { logSoftmax } from '@tinylab/train-loop'
 import type { NamedTensor } from '@tinylab/checkpoint-io'
 import { SeededRng } from '@tinylab/seeded-rng'
 

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
-import { SGD } from '@tinylab/train-loop'
+import { nllLoss, SGD } from '@tinylab/train-loop'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type LmBatch, evaluateLm, lmTrainer } from './lm-training'
-import { nllLoss } from './nll-loss'
 import { RNNModel } from './rnn-model'
 import { TransformerModel } from './transformer-model'
 

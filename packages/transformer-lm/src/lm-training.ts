@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { type GradientApplier, trainStepAsync } from '@tinylab/train-loop'
+import { type GradientApplier, nllLoss, trainStepAsync } from '@tinylab/train-loop'
 import type { LanguageModel } from './language-model'
-import { nllLoss } from './nll-loss'
 import { type RNNHidden, RNNModel } from './rnn-model'
 
 /** One chunk of main.py's `get_batch`: token ids `[seqLen, batch]` and the next tokens, flattened `[seqLen · batch]`. */

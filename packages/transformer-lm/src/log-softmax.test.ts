@@ -3,7 +3,7 @@ import { initBackend } from '@tinylab/multi-device'
 import { relError } from '@tinylab/test-utils/close'
 import { describe, expect, it } from 'vitest'
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
-import { logSoftmax } from './log-softmax'
+import { logSoftmax } from '@tinylab/train-loop'
 
 // The fused kernels of @tinylab/native-cpu (registered for 'wasm+native' when its addon is built; CI builds it).
 const native = await initBackend({ device: 'wasm+native' }).then(

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '@tinylab/multi-device'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { nllLoss } from './nll-loss'
+import { nllLoss } from '@tinylab/train-loop'
 import { transformerReplica } from './replica'
 import { TransformerModel } from './transformer-model'
 

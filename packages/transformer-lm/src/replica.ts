@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { NamedTensor } from '@tinylab/checkpoint-io'
-import { nllLoss } from './nll-loss'
+import { nllLoss } from '@tinylab/train-loop'
 import { type TransformerConfig, TransformerModel } from './transformer-model'
 
 /** What @tinylab/multi-device's createDataParallel asks of a replica (its `Replica`, written out: no import of it). */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { type LoadStateDictResult, type NamedTensor, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { dropout, Registry, uniform } from './_layers'
-import { logSoftmax } from './log-softmax'
+import { logSoftmax } from '@tinylab/train-loop'
 import { SeededRng } from '@tinylab/seeded-rng'
 
 export type RnnType = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU'

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { type LoadStateDictResult, type NamedTensor, type StateDict, type StateDictSource, loadStateDict, toStateDict } from '@tinylab/checkpoint-io'
 import { dropout, linear, Registry, uniform } from './_layers'
 import { layerNorm, maskedSoftmax } from './fused-ops'
-import { logSoftmax } from './log-softmax'
+import { logSoftmax } from '@tinylab/train-loop'
 import { SeededRng } from '@tinylab/seeded-rng'
 
 export interface TransformerConfig {

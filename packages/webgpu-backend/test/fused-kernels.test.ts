@@ -2,11 +2,12 @@
  * TinyLab's fused kernels on WebGPU (@tinylab/kernel-names has their contracts) against the same math composed from tfjs
  * ops on the cpu backend: batch norm in training mode, its gradient and its running statistics, SGD with and without
  * momentum, squared norms for gradient clipping, log-softmax and its gradient, layer norm and its gradient, masked softmax and
- * the softmax's gradient. Odd sizes on purpose: channels not a
+ * the softmax's gradient, the NLL loss and its gradient. Odd sizes on purpose: channels not a
  * multiple of 4 or of the 16-channel tile, batch 1, one channel, rows much longer than a workgroup.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { seeded } from '@tinylab/test-utils/kernel-cases'
+import { expect, it } from 'vitest'
 import { describeKernelParity } from './_parity'
 import type { KernelParityCase } from './_parity'
 
@@ -122,6 +123,38 @@ function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelPar
   }
 }
 
+/** Int32 targets in [0, classes), seeded. */
+function seededTargets(rows: number, classes: number, seed: number): tf.Tensor1D {
+  const u = seeded([rows], seed).dataSync()
+  return tf.tensor1d(Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(((v + 1) / 2) * classes))), 'int32')
+}
+
+/**
+ * nn.NLLLoss() of seeded log-probabilities [rows, classes] and its gradient for a seeded dy, against a one-hot product
+ * on cpu (each row's sum has one non-zero term, so it is exact; cpu's gather gradient loops once per element).
+ */
+function nllCase(rows: number, classes: number, seed: number): KernelParityCase {
+  const inputs = (): { logProbs: tf.Tensor; targets: tf.Tensor1D; dy: tf.Scalar } => ({
+    logProbs: tf.sub(seeded([rows, classes], seed, 4), 5),
+    targets: seededTargets(rows, classes, seed + 1),
+    dy: tf.scalar(0.75 + (seed % 7) / 4),
+  })
+  return {
+    name: `TinylabNllLoss + Grad [${rows}, ${classes}]`,
+    reference: () => {
+      const { logProbs, targets, dy } = inputs()
+      const oneHot = tf.oneHot(targets, classes)
+      const f = (lp: tf.Tensor): tf.Tensor => tf.neg(tf.mean(tf.sum(tf.mul(lp, oneHot), 1)))
+      return [f(logProbs), tf.grad(f)(logProbs, dy)]
+    },
+    webgpu: () => {
+      const { logProbs, targets, dy } = inputs()
+      const loss = tf.engine().runKernel('TinylabNllLoss', { logProbs, targets }) as tf.Tensor
+      return [loss, tf.engine().runKernel('TinylabNllLossGrad', { dy, targets }, { classes }) as tf.Tensor]
+    },
+  }
+}
+
 function layerNormCase(shape: number[], seed: number, offset = 2): KernelParityCase {
   const c = shape[shape.length - 1] as number
   const inputs = (): Record<'x' | 'gamma' | 'beta' | 'dy', tf.Tensor> => ({
@@ -216,4 +249,47 @@ describeKernelParity('fused kernels', [
   maskedSoftmaxCase([3, 7, 7], 510, false),
   maskedSoftmaxCase([2, 3, 5, 97], 520, false),
   maskedSoftmaxCase([1, 1, 1], 530, true),
-])
+  nllCase(1, 2, 600),
+  nllCase(7, 13, 610),
+  nllCase(300, 257, 620),
+  nllCase(1031, 3, 630),
+  nllCase(3, 33278, 640),
+], () => {
+  it('TinylabNllLoss + Grad address exactly above 2^24 elements (700 × 33,278: the LM at batch 20), where a float32 index picks neighbours', async () => {
+    // Checked through scalars (reading 23 M values back and composing them on cpu takes ~10 s on lavapipe): element i
+    // holds −(1 + (37·i mod 1021))/1021, so neighbours differ by 37/1021 and one row's pick landing on a neighbour moves
+    // the loss by ~1e-4 relative.
+    const [rows, classes, period] = [700, 33278, 1021]
+    const values = new Float32Array(rows * classes)
+    for (let i = 0; i < values.length; i++) values[i] = -(1 + ((37 * i) % period)) / period
+    const targetValues = Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % classes)
+    const wantLoss = -targetValues.reduce((sum, t, r) => sum + (values[r * classes + t] as number), 0) / rows
+    const dy = 1.5
+    const outputs = tf.tidy(() => {
+      const logProbs = tf.tensor2d(values, [rows, classes])
+      const targets = tf.tensor1d(targetValues, 'int32')
+      const loss = tf.engine().runKernel('TinylabNllLoss', { logProbs, targets }) as tf.Tensor
+      const grad = tf.engine().runKernel('TinylabNllLossGrad', { dy: tf.scalar(dy), targets }, { classes }) as tf.Tensor
+      // The forward kernel reads −dy/N back at every target only if the gradient put it there; Σ|grad| = dy then
+      // leaves nothing anywhere else.
+      const atTargets = tf.engine().runKernel('TinylabNllLoss', { logProbs: grad, targets }) as tf.Tensor
+      return [loss, atTargets, tf.sum(tf.abs(grad))]
+    })
+    const [loss, atTargets, absSum] = await Promise.all(outputs.map(async (t) => (await t.data())[0] as number))
+    tf.dispose(outputs)
+    expect(values.length).toBeGreaterThan(2 ** 24)
+    expect(Math.abs((loss as number) - wantLoss) / Math.abs(wantLoss), 'loss').toBeLessThan(1e-5)
+    expect(Math.abs((atTargets as number) - dy / rows) / (dy / rows), 'gradient at the targets').toBeLessThan(1e-5)
+    expect(Math.abs((absSum as number) - dy) / dy, 'gradient elsewhere').toBeLessThan(1e-5)
+  })
+
+  it('TinylabNllLoss: a target out of range throws when it is on the host, makes the loss NaN when on the GPU', async () => {
+    const logProbs = tf.zeros([3, 5])
+    const onHost = tf.tensor1d([0, 5, 1], 'int32')
+    expect(() => tf.engine().runKernel('TinylabNllLoss', { logProbs, targets: onHost })).toThrow(/target 5 at row 1 is outside \[0, 5\)/)
+    const onGpu = tf.tidy(() => tf.sub(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([0, 3, 0], 'int32')))
+    const loss = tf.engine().runKernel('TinylabNllLoss', { logProbs, targets: onGpu }) as tf.Tensor
+    expect(Number.isNaN((await loss.data())[0])).toBe(true)
+    tf.dispose([logProbs, onHost, onGpu, loss])
+  })
+})

@@ -7,7 +7,7 @@ import type { NativeImpl } from './_native-kernel'
 /**
  * Log-softmax over the last axis and its gradient, kernels tfjs does not have (its logSoftmax op composes ~8 kernels
  * each way; the word LM runs it over [700, 33278] logits every step). Contract (the names are the API:
- * @tinylab/transformer-lm looks them up with `tf.getKernel(name, tf.getBackend())` and uses tf.logSoftmax otherwise):
+ * @tinylab/train-loop looks them up with `tf.getKernel(name, tf.getBackend())` and uses tf.logSoftmax otherwise):
  * - `TinylabLogSoftmax`: inputs `{ logits }` (float32, rank >= 1); outputs `[y]`, y = logits - log Σ exp(logits).
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dx]`, dx = dy - exp(y)·Σ dy.
  */

@@ -14,6 +14,8 @@ import { layerNormGradConfig } from './LayerNormGrad'
 import { logSoftmaxConfig } from './LogSoftmax'
 import { logSoftmaxGradConfig } from './LogSoftmaxGrad'
 import { maskedSoftmaxConfig } from './MaskedSoftmax'
+import { nllLossConfig } from './NllLoss'
+import { nllLossGradConfig } from './NllLossGrad'
 import { softmaxGradConfig } from './SoftmaxGrad'
 import { sgdMomentumConfig } from './SgdMomentum'
 import { sgdMomentumMultiConfig } from './SgdMomentumMulti'
@@ -31,6 +33,8 @@ const kernelConfigs: KernelConfig[] = [
   logSoftmaxConfig,
   logSoftmaxGradConfig,
   maskedSoftmaxConfig,
+  nllLossConfig,
+  nllLossGradConfig,
   softmaxGradConfig,
   sgdMomentumConfig,
   sgdMomentumMultiConfig,

@@ -4,15 +4,16 @@
  * tf.logSoftmax composes ~8 full passes over its input each way (max, sub, exp, sum, log, sub; and exp, sum, mul, sub
  * in the gradient). Over the LM's [bptt·batch, 33,278] logits that is a good part of a training step, so when the
  * active backend registers TinylabLogSoftmax and TinylabLogSoftmaxGrad (@tinylab/kernel-names; @tinylab/native-cpu does
- * for 'wasm+native'), they run each direction in one kernel; any other backend gets tf.logSoftmax.
+ * for 'wasm+native', @tinylab/webgpu-backend for 'webgpu'), they run each direction in one kernel; any other backend
+ * gets tf.logSoftmax.
+ *
+ * ```ts
+ * const logProbs = logSoftmax(tf.tensor2d([[2, 0]])) // [[-0.1269, -2.1269]]
+ * ```
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD } from '@tinylab/kernel-names'
-
-function backendHasFusedKernels(): boolean {
-  const backend = tf.getBackend()
-  return tf.getKernel(LOG_SOFTMAX, backend) !== undefined && tf.getKernel(LOG_SOFTMAX_GRAD, backend) !== undefined
-}
+import { backendHas } from './fused-kernels'
 
 const fused = tf.customGrad((...args) => {
   const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc]
@@ -25,6 +26,6 @@ const fused = tf.customGrad((...args) => {
 })
 
 export function logSoftmax<T extends tf.Tensor>(logits: T): T {
-  if (logits.dtype !== 'float32' || !backendHasFusedKernels()) return tf.logSoftmax(logits)
+  if (logits.dtype !== 'float32' || !backendHas(LOG_SOFTMAX, LOG_SOFTMAX_GRAD)) return tf.logSoftmax(logits)
   return fused(logits) as T
 }

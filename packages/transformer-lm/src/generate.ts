@@ -129,10 +129,12 @@ function compiledWeights(model: GeneratingModel, compile: ForwardCompiler, tempe
       dispose: () => step.dispose(),
     }
   }
+  // Inputs: the ids padded to the bucket [size, 1] and the real length [1]; a replay reads both from their buffers.
   const step = compile(([input, length]) => {
-    const size = (input as tf.Tensor).shape[0] as number
+    const ids = input as tf.Tensor2D
+    const mask = paddingMask(length as tf.Tensor, ids.shape[0])
     const position = tf.sub(length as tf.Tensor, tf.scalar(1, 'int32'))
-    return [samplingWeights(model.forwardLast(input as tf.Tensor2D, { training: false, mask: paddingMask(length as tf.Tensor, size), position }), temperature)]
+    return [samplingWeights(model.forwardLast(ids, { training: false, mask, position }), temperature)]
   }, { name: 'generate' })
   return {
     async weights(tokens) {

@@ -28,10 +28,10 @@ import {
   StepLR,
   StopOnSigint,
   accuracyFromLogits,
+  classifierEvaluator,
   classifierStep,
   crossEntropy,
   encodeTrainingState,
-  evaluateBatch,
   evaluateEpoch,
   restoreTrainingState,
   runEpochs,
@@ -41,7 +41,7 @@ import {
   type LoopPosition,
   type TrainingParts,
 } from '@tinylab/train-loop'
-import { compileTrainingStep } from '@tinylab/webgpu-backend'
+import { compileForward, compileTrainingStep } from '@tinylab/webgpu-backend'
 import { assertResumeClasses, checkCheckpointSpace, prepareRunOutputs } from './run-guards'
 import type { Subcommand } from './subcommand'
 
@@ -270,6 +270,7 @@ async function run(argv: string[]): Promise<number> {
     second: '\n=> second Ctrl-C: aborting without saving',
   })
   const stop = (): boolean => ctrlC.requested
+  const evaluator = classifierEvaluator(model, { topk, compile: info.device === 'webgpu' ? compileForward : undefined }) // webgpu: compiled
   /** Main.py's validate(); undefined when Ctrl-C abandoned it (a resumed run validates again). */
   const validate = () =>
     evaluateEpoch({
@@ -280,7 +281,7 @@ async function run(argv: string[]): Promise<number> {
       stop,
       step: async ({ x, y }) => {
         try {
-          return await evaluateBatch(model, x, y, topk)
+          return await evaluator.evaluate(x, y)
         } finally {
           tf.dispose([x, y])
         }
@@ -292,6 +293,7 @@ async function run(argv: string[]): Promise<number> {
       await validate()
     } finally {
       await valLoader.close()
+      evaluator.dispose()
       model.dispose()
     }
     return 0
@@ -416,6 +418,7 @@ async function run(argv: string[]): Promise<number> {
     await Promise.all([trainLoader.close(), valLoader.close()])
     await dp?.dispose()
     compiled?.dispose()
+    evaluator.dispose()
     sgd.dispose()
     model.dispose()
   }

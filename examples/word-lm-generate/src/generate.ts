@@ -8,6 +8,7 @@ import { generate, loadLanguageModel } from '@tinylab/transformer-lm'
 import { Corpus } from '@tinylab/wikitext-data'
 import { createWriteStream, existsSync } from 'node:fs'
 import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
+import { compileForward } from '@tinylab/webgpu-backend'
 import { DEVICES } from './main-train'
 
 export const GENERATE_FLAGS = flagTable({
@@ -33,7 +34,7 @@ export async function generateMain(argv: string[]): Promise<number> {
   // The stream below reports a bad path only as an 'error' event after the model has run: check it first.
   checkOutputFile(a.outf, '--outf')
 
-  await initBackend({ device: a.device })
+  const backend = await initBackend({ device: a.device })
   const { model, args } = await loadLanguageModel(a.checkpoint)
   const corpus = new Corpus(a.data)
   if (corpus.dictionary.length !== args.ntokens) {
@@ -42,7 +43,8 @@ export async function generateMain(argv: string[]): Promise<number> {
   const words = a.words
   const out = createWriteStream(a.outf)
   let i = 0
-  for await (const id of generate(model, { words, temperature: a.temperature, seed: a.seed })) {
+  const compile = backend.device === 'webgpu' ? compileForward : undefined // each word's forward pass compiled, drawn here
+  for await (const id of generate(model, { words, temperature: a.temperature, seed: a.seed, compile })) {
     out.write(corpus.dictionary.idx2word[id] + (i % 20 === 19 ? '\n' : ' '))
     if (i % a.log_interval === 0) console.log(`| Generated ${i}/${words} words`)
     i++

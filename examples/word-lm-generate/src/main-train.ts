@@ -13,7 +13,7 @@ import { checkOutputFile, formatForPath, loadCheckpoint, loadStateDict } from '@
 import { buildLanguageModel, DEFAULT_KERNEL_SIZE, evaluateLm, LANGUAGE_MODELS, lmTrainer, type ModelArgs, nllLoss, RNNModel, saveLanguageModel } from '@tinylab/transformer-lm'
 import { batchifySplit, batchStarts, bpttBatches, Corpus, getBatch, numBatches, type TokenMatrix } from '@tinylab/wikitext-data'
 import { existsSync } from 'node:fs'
-import { compileTrainingStep } from '@tinylab/webgpu-backend'
+import { compileForward, compileTrainingStep } from '@tinylab/webgpu-backend'
 
 export const DEVICES = ['auto', 'wasm', 'wasm+native', 'cpu', 'webgpu', 'tensorflow'] as const
 
@@ -104,7 +104,8 @@ export async function trainMain(argv: string[]): Promise<number> {
 
   /** main.py `evaluate`: the token-weighted mean NLL; returns undefined when Ctrl-C interrupted it. */
   async function evaluate(source: TokenMatrix): Promise<number | undefined> {
-    const r = await evaluateLm(model, bpttBatches(source, bptt, limit(batchStarts(source, bptt))), { stop: () => interrupted })
+    const compile = backend.device === 'webgpu' ? compileForward : undefined // each batch shape's forward pass compiled
+    const r = await evaluateLm(model, bpttBatches(source, bptt, limit(batchStarts(source, bptt))), { stop: () => interrupted, compile })
     // main.py divides by len(data_source) - 1: the number of target rows of a full pass.
     return r && r.total / (maxBatches > 0 ? r.rows : source.shape[0] - 1)
   }

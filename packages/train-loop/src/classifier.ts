@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, NLL_LOSS, NLL_LOSS_GRAD } from '@tinylab/kernel-names'
-import { accuracyAsync } from './accuracy'
+import { accuracyAsync, accuracyFromLogits } from './accuracy'
+import type { ForwardCompiler } from './forward-compiler'
 import { backendHas } from './fused-kernels'
 import { logSoftmax } from './log-softmax'
 import { nllLoss } from './nll-loss'
@@ -93,5 +94,43 @@ export async function evaluateBatch(model: Classifier, x: tf.Tensor, y: tf.Tenso
     return { loss: (await loss.data())[0] as number, acc: await accuracyAsync(logits, y, topk) }
   } finally {
     tf.dispose([logits, loss])
+  }
+}
+
+/** Evaluates a classifier batch by batch (see `classifierEvaluator`). */
+export interface ClassifierEvaluator {
+  /** The batch's mean loss and top-k accuracies; disposes nothing it was given. */
+  evaluate(x: tf.Tensor, y: tf.Tensor1D): Promise<BatchResult>
+  dispose(): void
+}
+
+/**
+ * `evaluateBatch` for a whole run: with `compile` (e.g. @tinylab/webgpu-backend's `compileForward`) the forward pass
+ * and the loss run compiled, one plan per batch shape kept for the run, and the top-k accuracies are counted on the
+ * logits read back (`accuracyFromLogits`, ranked as tf.topk ranks); without it, `evaluateBatch` as it is.
+ *
+ * ```ts
+ * const evaluator = classifierEvaluator(model, { topk: [1, 5], compile: compileForward })
+ * const { loss, acc: [top1, top5] } = await evaluator.evaluate(images, labels)
+ * evaluator.dispose()
+ * ```
+ */
+export function classifierEvaluator(model: Classifier, options: { topk?: readonly number[]; compile?: ForwardCompiler } = {}): ClassifierEvaluator {
+  const topk = options.topk ?? [1]
+  const compiled = options.compile?.(
+    ([x, y]) => {
+      const logits = model.forward(x as tf.Tensor, { training: false })
+      return [crossEntropy(logits, y as tf.Tensor), logits]
+    },
+    { name: 'eval' },
+  )
+  return {
+    async evaluate(x, y) {
+      if (compiled === undefined) return evaluateBatch(model, x, y, topk)
+      const [loss, logits] = (await compiled.run([x, y])) as [Float32Array, Float32Array]
+      const labels = await y.data()
+      return { loss: loss[0] as number, acc: accuracyFromLogits(logits, labels, logits.length / labels.length, topk) }
+    },
+    dispose: () => compiled?.dispose(),
   }
 }

@@ -1,5 +1,5 @@
 export { TransformerModel } from './transformer-model'
-export type { TransformerConfig, ForwardOptions } from './transformer-model'
+export type { TransformerConfig, ForwardOptions, ForwardLastOptions } from './transformer-model'
 export { GCNNModel } from './gcnn-model'
 export type { GCNNConfig } from './gcnn-model'
 export { RNNModel, RNN_TYPES } from './rnn-model'

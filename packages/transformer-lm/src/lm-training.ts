@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { type GradientApplier, nllLoss, trainStepAsync } from '@tinylab/train-loop'
+import { type ForwardCompiler, type GradientApplier, nllLoss, trainStepAsync } from '@tinylab/train-loop'
 import type { LanguageModel } from './language-model'
+import { hiddenFromInputs, hiddenOutputs, RnnHostState } from './rnn-host-state'
 import { type RNNHidden, RNNModel } from './rnn-model'
 
 /** One chunk of main.py's `get_batch`: token ids `[seqLen, batch]` and the next tokens, flattened `[seqLen · batch]`. */
@@ -73,18 +74,16 @@ export function lmTrainer(model: LanguageModel, optimizer: GradientApplier, clip
   }
 }
 
-/**
- * main.py's `evaluate` over `batches` (in eval mode; an RNN carries its state from batch to batch, starting from zeros):
- * the sum of seqLen × mean loss and the number of rows, so `total / rows` is the mean NLL per token. Resolves to
- * undefined when `stop()` turned true after a batch. The caller owns the batches (a generator may dispose each after
- * it is used).
- */
-export async function evaluateLm(model: LanguageModel, batches: Iterable<LmBatch>, options: { stop?: () => boolean } = {}): Promise<{ total: number; rows: number } | undefined> {
+/** One batch's mean loss in eval mode, an RNN's state carried from the previous batch (zeros at first). */
+interface BatchLoss {
+  loss(batch: LmBatch): Promise<number>
+  dispose(): void
+}
+
+function eagerLoss(model: LanguageModel): BatchLoss {
   let hidden: RNNHidden | undefined
-  let total = 0
-  let rows = 0
-  try {
-    for (const batch of batches) {
+  return {
+    async loss(batch) {
       if (model instanceof RNNModel) hidden ??= model.initHidden(batch.data.shape[1])
       let next: RNNHidden | undefined
       const loss = tf.tidy(() => {
@@ -94,14 +93,67 @@ export async function evaluateLm(model: LanguageModel, batches: Iterable<LmBatch
       })
       disposeHidden(hidden)
       hidden = next
-      total += batch.data.shape[0] * ((await loss.data())[0] as number)
+      try {
+        return (await loss.data())[0] as number
+      } finally {
+        loss.dispose()
+      }
+    },
+    dispose: () => disposeHidden(hidden),
+  }
+}
+
+/** The same through `compile`: an RNN's state is an input and an output of the compiled step, kept on the host between batches. */
+function compiledLoss(model: LanguageModel, compile: ForwardCompiler): BatchLoss {
+  if (!(model instanceof RNNModel)) {
+    const step = compile(([data, target]) => [nllLoss(model.forward(data as tf.Tensor2D, { training: false }), target as tf.Tensor)], { name: 'eval' })
+    return { loss: async (b) => ((await step.run([b.data, b.target]))[0] as Float32Array)[0] as number, dispose: () => step.dispose() }
+  }
+  const step = compile((inputs) => {
+    const out = model.forward(inputs[0] as tf.Tensor2D, { training: false, hidden: hiddenFromInputs(inputs, 2) })
+    return [nllLoss(out.logProbs, inputs[1] as tf.Tensor), ...hiddenOutputs(out.hidden)]
+  }, { name: 'eval' })
+  let state: RnnHostState | undefined
+  return {
+    async loss(batch) {
+      state ??= new RnnHostState(model, batch.data.shape[1])
+      const hidden = state.tensors()
+      try {
+        const outputs = await step.run([batch.data, batch.target, ...hidden])
+        state.update(outputs)
+        return (outputs[0] as Float32Array)[0] as number
+      } finally {
+        tf.dispose(hidden)
+      }
+    },
+    dispose: () => step.dispose(),
+  }
+}
+
+/**
+ * main.py's `evaluate` over `batches` (in eval mode; an RNN carries its state from batch to batch, starting from zeros):
+ * the sum of seqLen × mean loss and the number of rows, so `total / rows` is the mean NLL per token. Resolves to
+ * undefined when `stop()` turned true after a batch. The caller owns the batches (a generator may dispose each after
+ * it is used). With `compile` (e.g. @tinylab/webgpu-backend's `compileForward`) each batch shape's forward pass and
+ * loss run as a compiled plan, made for this call and freed at its end.
+ */
+export async function evaluateLm(
+  model: LanguageModel,
+  batches: Iterable<LmBatch>,
+  options: { stop?: () => boolean; compile?: ForwardCompiler } = {},
+): Promise<{ total: number; rows: number } | undefined> {
+  const batchLoss = options.compile ? compiledLoss(model, options.compile) : eagerLoss(model)
+  let total = 0
+  let rows = 0
+  try {
+    for (const batch of batches) {
+      total += batch.data.shape[0] * (await batchLoss.loss(batch))
       rows += batch.data.shape[0]
-      loss.dispose()
       await new Promise<void>((resolve) => setImmediate(resolve))
       if (options.stop?.()) return undefined
     }
     return { total, rows }
   } finally {
-    disposeHidden(hidden)
+    batchLoss.dispose()
   }
 }

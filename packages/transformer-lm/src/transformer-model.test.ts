@@ -60,6 +60,23 @@ describe('TransformerModel', () => {
     b.dispose()
   })
 
+  it("a caller-given mask over padding keys and a position tensor give the unpadded sequence's last log-probabilities", () => {
+    const m = new TransformerModel({ ...config, dropout: 0 })
+    tf.tidy(() => {
+      const ids = [[3, 7], [1, 4], [9, 9], [2, 5], [6, 0]] // [seqLen 5, batch 2]
+      const want = m.forwardLast(tf.tensor2d(ids, [5, 2], 'int32'), { training: false, mask: false })
+      // Padded to 8 with token 0; keys 5..7 masked out for every query; decode position 4.
+      const padded = tf.tensor2d([...ids, [0, 0], [0, 0], [0, 0]], [8, 2], 'int32')
+      const mask = tf.tensor2d(Array.from({ length: 64 }, (_, i) => (i % 8 >= 5 ? -Infinity : 0)), [8, 8])
+      const got = m.forwardLast(padded, { training: false, mask, position: tf.tensor1d([4], 'int32') })
+      expect(got.shape).toEqual([2, 30])
+      expect(maxAbsDiff(got.dataSync(), want.dataSync())).toBeLessThan(1e-5)
+      // Without the mask the padding is attended to: other values.
+      expect(maxAbsDiff(m.forwardLast(padded, { training: false, mask: false, position: tf.tensor1d([4], 'int32') }).dataSync(), want.dataSync())).toBeGreaterThan(1e-3)
+    })
+    m.dispose()
+  })
+
   it('learns: the loss on a repeated batch falls, and no tensors leak between step 2 and step 20', () => {
     const m = new TransformerModel({ ...config, dropout: 0 })
     const ids = tf.tensor2d(Array.from({ length: 12 }, (_, i) => (i * 7) % 30), [6, 2], 'int32')

@@ -27,8 +27,16 @@ export interface TransformerConfig {
 
 export interface ForwardOptions {
   training: boolean
-  /** Causal mask (model.py `has_mask`, default true; generate.py passes false). */
-  mask?: boolean
+  /**
+   * Causal mask (model.py `has_mask`, default true; generate.py passes false), or an additive [seqLen, seqLen] mask
+   * of the caller's (0 where a position may attend, -inf where not: e.g. padding keys in compiled generation).
+   */
+  mask?: boolean | tf.Tensor2D
+}
+
+export interface ForwardLastOptions extends ForwardOptions {
+  /** The position to decode, an int32 tensor of one element (an input of a compiled step, unlike a number); default the last. */
+  position?: tf.Tensor
 }
 
 interface EncoderLayer {
@@ -184,7 +192,7 @@ export class TransformerModel {
     x = tf.add(x, tf.slice(this.pe, [0, 0, 0], [S, 1, E]))
     x = dropout(x, this.config.dropout, training, this.rng)
     let h = tf.reshape(x, [S * B, E]) as tf.Tensor2D // [S·B, E]
-    const mask = options.mask === false ? undefined : this.causalMask(S)
+    const mask = options.mask instanceof tf.Tensor ? options.mask : options.mask === false ? undefined : this.causalMask(S)
     const pl = this.config.layerDropout
     for (const layer of this.layers) {
       const attn = this.selfAttention(h, S, B, layer, mask, training)
@@ -234,16 +242,18 @@ export class TransformerModel {
   }
 
   /** Log-probabilities of the next token after the last position, [batch, ntoken]: generate.py's `output[-1]`, decoded alone. */
-  forwardLast(src: tf.Tensor2D, options: ForwardOptions): tf.Tensor2D {
+  forwardLast(src: tf.Tensor2D, options: ForwardLastOptions): tf.Tensor2D {
     return tf.tidy(() => this.forwardLastEmbedded(this.embed(src), options))
   }
 
   /** `forwardLast` from input embeddings [S, B, ninp]. */
-  forwardLastEmbedded(emb: tf.Tensor3D, options: ForwardOptions): tf.Tensor2D {
+  forwardLastEmbedded(emb: tf.Tensor3D, options: ForwardLastOptions): tf.Tensor2D {
     return tf.tidy(() => {
       const [S, B] = emb.shape
       const h = this.encode(emb, options)
-      const last = tf.slice(h, [(S - 1) * B, 0], [B, this.config.ninp])
+      // Rows position·B … position·B + B − 1 of h [S·B, ninp].
+      const rows = () => tf.add(tf.mul(tf.reshape(options.position as tf.Tensor, [1]), tf.scalar(B, 'int32')), tf.range(0, B, 1, 'int32'))
+      const last = options.position === undefined ? tf.slice(h, [(S - 1) * B, 0], [B, this.config.ninp]) : tf.gather(h, rows())
       return logSoftmax(linear(last, this.decoderW, this.decoderB))
     })
   }

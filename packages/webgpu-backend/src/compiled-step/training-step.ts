@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { CompiledStep, CompiledStepStats, CompileStepOptions, StepValues } from './compile-step'
 import type { DispatchTime } from './plan'
 import { compileStep } from './compile-step'
+import { PlansByShape } from './plans-by-shape'
 
 export interface TrainingStepOptions extends Pick<CompileStepOptions, 'traceKey' | 'hostRandom'> {
   /** The trainable parameters: `name` is what `update` receives the gradient under. */
@@ -30,45 +31,33 @@ export interface CompiledTrainingStep {
 }
 
 export function compileTrainingStep(options: TrainingStepOptions): CompiledTrainingStep {
-  const steps = new Map<string, CompiledStep>()
   const vars = options.params.map((p) => p.value)
   const names = new Map(options.params.map((p) => [p.value.name, p.name]))
-  const stepFor = (inputs: readonly tf.Tensor[]): CompiledStep => {
-    const key = inputs.map((t) => t.shape.join('x')).join(',')
-    let step = steps.get(key)
-    if (step === undefined) {
-      step = compileStep(
-        (traced) => {
-          let outputs: tf.Tensor[] = []
-          const { value, grads } = tf.variableGrads(() => {
-            const r = options.loss(traced)
-            outputs = (r.outputs ?? []).map((t) => tf.keep(t))
-            return r.loss
-          }, vars)
-          options.update(Object.fromEntries(Object.entries(grads).map(([v, g]) => [names.get(v) as string, g])))
-          return [value, ...outputs]
-        },
-        { name: `${options.name ?? 'train'} ${key}`, traceKey: options.traceKey, hostRandom: options.hostRandom, onUnsupported: 'eager' },
-      )
-      steps.set(key, step)
-    }
-    return step
-  }
+  const plans = new PlansByShape((key) =>
+    compileStep(
+      (traced) => {
+        let outputs: tf.Tensor[] = []
+        const { value, grads } = tf.variableGrads(() => {
+          const r = options.loss(traced)
+          outputs = (r.outputs ?? []).map((t) => tf.keep(t))
+          return r.loss
+        }, vars)
+        options.update(Object.fromEntries(Object.entries(grads).map(([v, g]) => [names.get(v) as string, g])))
+        return [value, ...outputs]
+      },
+      { name: `${options.name ?? 'train'} ${key}`, traceKey: options.traceKey, hostRandom: options.hostRandom, onUnsupported: 'eager' },
+    ),
+  )
   return {
     async run(inputs) {
-      const [loss, ...outputs] = await stepFor(inputs).run(inputs)
+      const [loss, ...outputs] = await plans.stepFor(inputs).run(inputs)
       return { loss: (loss as Float32Array)[0] as number, outputs }
     },
     async profile(inputs) {
-      const { values, dispatches } = await stepFor(inputs).profile(inputs)
+      const { values, dispatches } = await plans.stepFor(inputs).profile(inputs)
       return { loss: (values[0] as Float32Array)[0] as number, dispatches }
     },
-    stats() {
-      return Object.fromEntries([...steps].map(([key, step]) => [key, step.stats()]))
-    },
-    dispose() {
-      for (const s of steps.values()) s.dispose()
-      steps.clear()
-    },
+    stats: () => plans.stats(),
+    dispose: () => plans.dispose(),
   }
 }

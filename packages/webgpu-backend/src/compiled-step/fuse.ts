@@ -12,7 +12,8 @@
 // - runs of adjacent multiplications of whole tensors by the same one-element tensor (gradient clipping's scale):
 //   one dispatch per group of tensors, as many as the storage-buffer limit allows;
 // - tf.dropout's mask and its use, Add(noise, keep) → Floor → Div(·, keep) → Multiply(x, mask): one dispatch writing
-//   x·mask and the mask (the gradient multiplies by it later).
+//   x·mask and the mask (the gradient multiplies by it later), and with the residual Add that may read the product
+//   (a Transformer layer's h + dropout(attn)), one dispatch writing h + x·mask and the mask;
 //
 // A pattern is fused only when the values it removes are temporaries no other dispatch, output or variable reads.
 // The fused dispatch takes the place of the last dispatch it replaces (every input is computed by then), or of the
@@ -163,8 +164,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   result[index] = select(x[index] * m, m * x[index], uniforms.channels == 1);
 }`
 
+/** tf.dropout then a residual Add: result = residual + x·mask in the recorded operand orders (bit 0: mask first, bit 1: product first). */
+const DROPOUT_ADD = `${PRELUDE}
+${bindings(['noise', 'keepAdd', 'keepDiv', 'x', 'residual'], ['mask'])}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
+  if (index >= uniforms.size) { return; }
+  let m = floor(noise[index] + keepAdd[0]) / keepDiv[0];
+  mask[index] = m;
+  let y = select(x[index] * m, m * x[index], (uniforms.channels & 1) == 1);
+  result[index] = select(residual[index] + y, y + residual[index], (uniforms.channels & 2) == 2);
+}`
+
 const SHADERS = {
   dropout: DROPOUT,
+  dropoutAdd: DROPOUT_ADD,
   reluGrad: elementwise(['dy', 'x'], 'result[index] = dy[index] * stepOf(x[index], uniforms.p0);'),
   reluGradOfSum: elementwise(['dyA', 'dyB', 'x'], 'result[index] = (dyA[index] + dyB[index]) * stepOf(x[index], uniforms.p0);'),
   addRelu: elementwise(['a', 'b'], 'result[index] = reluOf(a[index] + b[index]);'),
@@ -175,7 +190,7 @@ const SHADERS = {
   ...Object.fromEntries(Array.from({ length: MAX_SCALED }, (_, i) => [`scaleMany${i + 1}`, scaleManyShader(i + 1)])),
 } as const satisfies Record<string, string>
 
-type FusedKind = 'dropout' | 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
+type FusedKind = 'dropout' | 'dropoutAdd' | 'reluGrad' | 'reluGradOfSum' | 'addRelu' | 'batchNormRelu' | 'batchNormAddRelu' | 'batchNormStatsRunning' | `columnSum${number}` | `scaleMany${number}`
 
 const pipelines = new WeakMap<GPUDevice, Map<FusedKind, GPUComputePipeline>>()
 
@@ -231,6 +246,8 @@ export interface FusionCounts {
   scaled: number
   /** tf.dropout mask computations fused with their multiplication. */
   dropout: number
+  /** Of those, the ones fused with the residual Add that reads the product too. */
+  dropoutAdd: number
 }
 
 /**
@@ -238,7 +255,7 @@ export interface FusionCounts {
  * no dispatch reads any more simply drop out of the plan.
  */
 export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
-  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0 }
+  const counts: FusionCounts = { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0, dropoutAdd: 0 }
   const list: (RecordedDispatch | undefined)[] = [...trace.dispatches]
   const pinned = new Set<DataId>([...trace.outputs, ...trace.stateWrites.map((w) => w.value)])
   const float32 = (d: RecordedDispatch): boolean => d.dtypes.every((t) => t === 'float32')
@@ -432,8 +449,30 @@ export function fuseTrace(device: GPUDevice, trace: Trace): FusionCounts {
     put(floor.at, undefined)
     put(div.at, undefined)
     // channels carries the operand order of the Multiply: its product is computed as recorded.
-    put(at, make('dropout', mul.output, [noise, keepAdd, keepDiv, x, mask], 1, n / 4, maskFirst ? 1 : 0, []))
+    put(at, { ...make('dropout', mul.output, [noise, keepAdd, keepDiv, x, mask], 1, n / 4, maskFirst ? 1 : 0, []), programUniforms: [maskFirst ? 1 : 0] })
     counts.dropout++
+  })
+
+  // 6b. A fused dropout whose product only an Add of a same-size tensor reads: one dispatch at the Add's place, if the
+  // mask's other readers (the gradient) come after it.
+  list.forEach((drop, i) => {
+    if (drop === undefined || drop.shaderKey !== 'tinylabFused_dropout') return
+    const y = drop.output
+    const r = [...(readers.get(y) ?? [])]
+    const j = r[0]
+    const add = j === undefined ? undefined : list[j]
+    if (r.length !== 1 || j === undefined || add === undefined || !isAdd(add) || !float32(add) || add.inputs.length !== 2 || !onlyReadBy(y, j)) return
+    const productFirst = add.inputs[0] === y
+    const residual = (productFirst ? add.inputs[1] : add.inputs[0]) as DataId
+    const n = bytesOf(y)
+    const mask = drop.inputs[4] as DataId
+    if (residual === y || bytesOf(residual) !== n || bytesOf(add.output) !== n) return
+    if ([...(readers.get(mask) ?? [])].some((k) => k <= j)) return
+    const [noise, keepAdd, keepDiv, x] = drop.inputs as [DataId, DataId, DataId, DataId]
+    const order = (drop.programUniforms[0] ?? 0) | (productFirst ? 2 : 0)
+    put(i, undefined)
+    put(j, make('dropoutAdd', add.output, [noise, keepAdd, keepDiv, x, residual, mask], 1, n / 4, order, []))
+    counts.dropoutAdd++
   })
 
   // 7. Adjacent Multiply(x, s) with the same one-element s, each x a whole tensor: grouped into multi-tensor scales.

@@ -83,7 +83,7 @@ export class ReplayPlan {
   ) {
     this.device = backend.device
     this.seed = options.seed
-    this.fusions = options.fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0 }
+    this.fusions = options.fuse ? fuseTrace(this.device, trace) : { reluGrad: 0, reluGradOfSum: 0, relu: 0, runningStats: 0, columnSums: 0, scaled: 0, dropout: 0, dropoutAdd: 0 }
     const folded = foldConstants(trace)
     const buffers = this.placeValues(folded.values)
     this.buildDispatches(buffers)

@@ -1,17 +1,17 @@
 /**
- * `pnpm bench webgpu-step --model resnet18|transformer [--batch 64] [--steps 9] [--host-only] [--dropout 0]`
+ * `pnpm bench webgpu-step --model resnet18|transformer [--batch 64] [--steps 9] [--host-only] [--dropout 0.2]`
  *
  * One training step on WebGPU, eager tfjs against @tinylab/webgpu-backend's compileStep, in the same process: ResNet-18
  * (200 classes, 64×64, SGD momentum 0.9, wd 1e-4) or word_language_model's Transformer (emsize 200, nhid 200, 2 layers,
- * 2 heads, bptt 35, vocab 33278, clip 0.25, SGD lr 20; dropout 0 unless --dropout, see below). `--host-only` gives every dispatch zero
+ * 2 heads, bptt 35, vocab 33278, clip 0.25, SGD lr 20, dropout 0.2 as main.py; see below). `--host-only` gives every dispatch zero
  * workgroups, so only host work is timed (the GPU, or lavapipe, does nothing). host_ms is the median over the timed
  * steps of the time until the step is submitted with its loss readback requested (the readback itself overlaps the next
  * step); *_with_readback_ms waits for the loss too; *_cpu_ms is this process's CPU time over the same span (all threads,
  * lavapipe's included) and *_main_thread_ms the main thread's alone: on a shared machine these show the host work that
  * wall time hides under other jobs' load. Prints, last, one JSON line.
  *
- * Dropout is 0 in the Transformer unless `--dropout P` (main.py's default is 0.2): tf.dropout draws its masks on the
- * CPU every step, which the compiled step redraws on the GPU (hostRandom 'gpu-uniform', as `pnpm wordlm train` does).
+ * Dropout (`--dropout P`, default main.py's 0.2): tf.dropout draws its noise on the CPU every step, which the compiled
+ * step redraws on the GPU (hostRandom 'gpu-uniform', as `pnpm wordlm train` does).
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { readFileSync } from 'node:fs'
@@ -77,7 +77,7 @@ export async function run(args: string[]): Promise<void> {
   const batch = Number(flag(args, 'batch') ?? (model === 'resnet18' ? '64' : '20'))
   const steps = Number(flag(args, 'steps') ?? '9')
   const hostOnly = hasFlag(args, 'host-only')
-  const dropout = Number(flag(args, 'dropout') ?? '0')
+  const dropout = Number(flag(args, 'dropout') ?? '0.2')
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`webgpu-step: --dropout must be in [0, 1), got '${flag(args, 'dropout')}'`)
   if (model !== 'resnet18' && model !== 'transformer') throw new Error(`webgpu-step: --model must be resnet18 or transformer, got '${model}'`)
   if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`webgpu-step: --batch must be a positive integer, got '${flag(args, 'batch')}'`)

@@ -22,6 +22,23 @@ describe.skipIf(adapters === 0)("compileStep hostRandom 'gpu-uniform'", () => {
   })
   afterAll(() => stopWebGpu())
 
+  it('draws every tensor of a step in one dispatch, each its own values (the stream of the upload it replaces)', async () => {
+    const x = tf.zeros([N])
+    const step = compileStep(([z]) => [tf.add(z as tf.Tensor, tf.randomUniform([N])), tf.add(z as tf.Tensor, tf.randomUniform([N])), tf.add(tf.slice(z as tf.Tensor, [0], [5]), tf.randomUniform([5]))], {
+      hostRandom: 'gpu-uniform',
+      seed: 7,
+    })
+    for (let i = 0; i < 3; i++) await step.run([x])
+    expect(step.stats().programs.UniformDraw).toBe(1)
+    const [a, b, c] = (await step.run([x])) as Float32Array[]
+    expect(a).not.toEqual(b)
+    expect(Array.from(c as Float32Array).every((v) => v >= 0 && v < 1)).toBe(true)
+    // The small tensor's elements are the first of their own stream, not a copy of another tensor's.
+    expect(Array.from(c as Float32Array)).not.toEqual(Array.from((a as Float32Array).subarray(0, 5)))
+    step.dispose()
+    x.dispose()
+  })
+
   it('redraws tf.randomUniform(shape, 0, 1) on the GPU: uniform moments, a new draw every replay', async () => {
     const x = tf.zeros([N])
     const step = compileStep(([z]) => [tf.add(z as tf.Tensor, tf.randomUniform([N]))], { hostRandom: 'gpu-uniform', seed: 7 })

@@ -5,7 +5,7 @@ import type { RecordedDispatch, WebGpuBackendInternals } from './backend-hooks'
 import { flushTfjs, isHostOnlyDispatch } from './backend-hooks'
 import type { FusionCounts } from './fuse'
 import { fuseTrace } from './fuse'
-import { drawUniform, drawWorkgroups, uniformDrawPipeline } from './random-uniform'
+import { drawsPerDispatch, drawUniforms, drawWorkgroups, uniformDrawPipeline } from './random-uniform'
 import { ReadbackRing } from './readback-ring'
 import { UploadRing } from './upload-ring'
 import type { Trace } from './trace'
@@ -90,7 +90,7 @@ export class ReplayPlan {
     this.runOnce(folded.dispatches, buffers)
     this.dispatchCount = this.dispatches.length
     const counts = new Map<string, number>()
-    if (this.draws.length > 0) counts.set('UniformDraw', this.draws.length)
+    if (this.draws.length > 0) counts.set('UniformDraw', Math.ceil(this.draws.length / drawsPerDispatch(this.device)))
     for (const d of trace.dispatches) counts.set(d.program, (counts.get(d.program) ?? 0) + 1)
     this.programCounts = counts
     for (const w of trace.stateWrites) {
@@ -202,24 +202,27 @@ export class ReplayPlan {
 
   private buildDispatches(buffers: Map<DataId, GPUBuffer>): void {
     const { device } = this
-    // The GPU draws first: every dispatch that reads a drawn tensor comes after them.
+    // The GPU draws first: every dispatch that reads a drawn tensor comes after them. As many tensors per dispatch as
+    // a shader may bind.
     if (this.draws.length > 0) {
       const counter = this.createBuffer(16, UNIFORM | COPY_DST)
       this.drawCounter = counter
-      const pipeline = uniformDrawPipeline(device)
-      for (const draw of this.draws) {
-        const params = this.createBuffer(16, UNIFORM | COPY_DST)
-        device.queue.writeBuffer(params, 0, drawUniform(draw.size, draw.stream, this.seed))
+      const perDispatch = drawsPerDispatch(device)
+      for (let first = 0; first < this.draws.length; first += perDispatch) {
+        const group = this.draws.slice(first, first + perDispatch)
+        const pipeline = uniformDrawPipeline(device, group.length)
+        const params = this.createBuffer(16 * group.length, UNIFORM | COPY_DST)
+        device.queue.writeBuffer(params, 0, drawUniforms(group, this.seed))
         this.sizes.uniformBytes += params.size
         const bindGroup = device.createBindGroup({
           layout: pipeline.getBindGroupLayout(0),
           entries: [
-            { binding: 0, resource: { buffer: draw.buffer, offset: 0, size: draw.size * 4 } },
-            { binding: 1, resource: { buffer: params } },
-            { binding: 2, resource: { buffer: counter } },
+            { binding: 0, resource: { buffer: params } },
+            { binding: 1, resource: { buffer: counter } },
+            ...group.map((draw, t) => ({ binding: t + 2, resource: { buffer: draw.buffer, offset: 0, size: draw.size * 4 } })),
           ],
         })
-        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(draw.size), program: 'UniformDraw' })
+        this.dispatches.push({ pipeline, bindGroup, workgroups: drawWorkgroups(group), program: 'UniformDraw' })
       }
     }
     this.dispatches.push(...this.bindDispatches(this.trace.dispatches, buffers))

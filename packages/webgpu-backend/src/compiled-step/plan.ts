@@ -415,8 +415,8 @@ export class ReplayPlan {
 
 /**
  * Takes out of `trace.dispatches` those whose inputs never change from one replay to the next (constants, tensors
- * that existed before the step, values computed from them alone: tf.zeros, a slice of a fixed table): a replay
- * would recompute the same values, so the plan computes them once. Returns those dispatches and the values they write.
+ * that existed before the step, values computed from them alone: tf.zeros, a slice of a fixed table) and whose
+ * outputs no other dispatch writes: a replay would recompute the same values, so the plan computes them once. Returns those dispatches and the values they write.
  */
 function foldConstants(trace: Trace): { dispatches: RecordedDispatch[]; values: Set<DataId> } {
   const values = new Set<DataId>()
@@ -426,11 +426,16 @@ function foldConstants(trace: Trace): { dispatches: RecordedDispatch[]; values: 
     if (role?.kind === 'constant') return !trace.randomUploads.has(role.upload)
     return values.has(id)
   }
+  const writtenBy = (d: RecordedDispatch): DataId[] => [d.output, ...d.inputs.slice(d.inputs.length - d.extraOutputs)]
+  // A value more than one dispatch writes is updated in place (tfjs's scatter fills its output with zeros, then adds
+  // into it): recomputed every replay, never folded.
+  const writers = new Map<DataId, number>()
+  for (const d of trace.dispatches) for (const id of writtenBy(d)) writers.set(id, (writers.get(id) ?? 0) + 1)
   const dispatches: RecordedDispatch[] = []
   trace.dispatches = trace.dispatches.filter((d) => {
     const read = d.inputs.slice(0, d.inputs.length - d.extraOutputs)
-    const written = [d.output, ...d.inputs.slice(d.inputs.length - d.extraOutputs)]
-    if (!read.every(fixed) || !written.every((id) => trace.roles.get(id)?.kind === 'temp')) return true
+    const written = writtenBy(d)
+    if (!read.every(fixed) || !written.every((id) => trace.roles.get(id)?.kind === 'temp' && writers.get(id) === 1)) return true
     for (const id of written) values.add(id)
     dispatches.push(d)
     return false

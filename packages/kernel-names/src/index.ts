@@ -21,6 +21,9 @@
  *   param1', buffer1', …]`.
  * - `TinylabSumSquares`: inputs `{ x0, x1, … }` (any shapes), attr `count`; outputs `[sums]`, sums [count] with
  *   sums[i] = Σ x_i² (clip_grad_norm_'s squared norms).
+ * - `TinylabClipCoefficient`: inputs `{ sums }` (float32 [count]: the squared norms), attr `maxNorm`; outputs
+ *   `[totalNorm, coef]`, each of shape [1]: totalNorm = √Σ sums and coef = min(maxNorm / (totalNorm + 1e-6), 1), NaN when
+ *   totalNorm is (clip_grad_norm_'s total_norm and clip_coef_clamped, in float32).
  * - `TinylabLogSoftmax`: inputs `{ logits }` (rank >= 1); outputs `[y]`, y = logits − log Σ exp(logits) over the last axis.
  * - `TinylabLogSoftmaxGrad`: inputs `{ dy, y }` (y the forward's output); outputs `[dy − exp(y)·Σ dy]`.
  * - `TinylabNllLoss`: inputs `{ logProbs, targets }` (logProbs [N, V], targets int32 [N]); outputs `[loss]`, the scalar
@@ -43,6 +46,7 @@ export const BATCH_NORM_RUNNING_STATS = 'TinylabBatchNormRunningStats'
 export const SGD_MOMENTUM = 'TinylabSGDMomentum'
 export const SGD_MOMENTUM_MULTI = 'TinylabSGDMomentumMulti'
 export const SUM_SQUARES = 'TinylabSumSquares'
+export const CLIP_COEFFICIENT = 'TinylabClipCoefficient'
 export const LOG_SOFTMAX = 'TinylabLogSoftmax'
 export const LOG_SOFTMAX_GRAD = 'TinylabLogSoftmaxGrad'
 export const NLL_LOSS = 'TinylabNllLoss'
@@ -67,5 +71,7 @@ export type SgdMomentumAttrs = { lr: number; momentum: number; dampening: number
 export type SgdMomentumMultiAttrs = SgdMomentumAttrs & { count: number }
 /** Attrs of `TinylabNllLossGrad`: the classes (last axis) of the log-probabilities. */
 export type NllLossGradAttrs = { classes: number }
+/** Attrs of `TinylabClipCoefficient`. */
+export type ClipCoefficientAttrs = { maxNorm: number }
 /** Attrs of `TinylabSumSquares`. */
 export type SumSquaresAttrs = { count: number }

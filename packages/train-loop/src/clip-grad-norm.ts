@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { SUM_SQUARES, type SumSquaresAttrs } from '@tinylab/kernel-names'
+import { CLIP_COEFFICIENT, type ClipCoefficientAttrs, SUM_SQUARES, type SumSquaresAttrs } from '@tinylab/kernel-names'
 
 export interface ClipResult {
   /** The clipped gradients (new tensors; the caller disposes them and the inputs). */
@@ -12,19 +12,32 @@ export interface ClipResult {
 }
 
 /**
- * ‖(‖g₁‖, ‖g₂‖, …)‖ of the non-empty float32 gradients, through the fused `TinylabSumSquares` when the backend has it
- * (@tinylab/webgpu-backend registers it): two or three GPU dispatches for all the gradients instead of two per gradient.
+ * torch 1.13's `total_norm` and `clip_coef_clamped` from the non-empty float32 gradients: through the fused
+ * `TinylabSumSquares` and `TinylabClipCoefficient` when the backend has them (@tinylab/webgpu-backend registers
+ * both): three or four GPU dispatches for all the gradients instead of two per gradient and five more for the
+ * coefficient.
  */
-function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+function normAndCoefficient(grads: tf.Tensor[], maxNorm: number): { totalNorm: tf.Scalar; coef: tf.Scalar } {
   const terms = grads.filter((g) => g.size > 0)
-  if (terms.length === 0) return tf.scalar(0)
-  if (terms.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_SQUARES, tf.getBackend()) !== undefined) {
+  const backend = tf.getBackend()
+  if (terms.length > 0 && terms.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_SQUARES, backend) !== undefined) {
     const inputs = Object.fromEntries(terms.map((g, i) => [`x${i}`, g]))
     const attrs: SumSquaresAttrs = { count: terms.length }
     const sums = tf.engine().runKernel(SUM_SQUARES, inputs, attrs) as tf.Tensor
-    return tf.sqrt(tf.sum(sums)) as tf.Scalar
+    if (tf.getKernel(CLIP_COEFFICIENT, backend) !== undefined) {
+      const clipAttrs: ClipCoefficientAttrs = { maxNorm }
+      const [totalNorm, coef] = tf.engine().runKernel(CLIP_COEFFICIENT, { sums }, clipAttrs) as tf.Tensor[]
+      return { totalNorm: tf.reshape(totalNorm as tf.Tensor, []) as tf.Scalar, coef: tf.reshape(coef as tf.Tensor, []) as tf.Scalar }
+    }
+    return withCoefficient(tf.sqrt(tf.sum(sums)) as tf.Scalar, maxNorm)
   }
-  return tf.sqrt(tf.addN(terms.map((g) => tf.sum(tf.square(g))))) as tf.Scalar
+  if (terms.length === 0) return withCoefficient(tf.scalar(0), maxNorm)
+  return withCoefficient(tf.sqrt(tf.addN(terms.map((g) => tf.sum(tf.square(g))))) as tf.Scalar, maxNorm)
+}
+
+/** `clip_coef = maxNorm / (total + 1e-6)`, clamped at 1. */
+function withCoefficient(totalNorm: tf.Scalar, maxNorm: number): { totalNorm: tf.Scalar; coef: tf.Scalar } {
+  return { totalNorm, coef: tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(totalNorm, tf.scalar(1e-6))), tf.scalar(1)) as tf.Scalar }
 }
 
 /**
@@ -45,8 +58,7 @@ export function clipGradNorm(grads: Readonly<Record<string, tf.Tensor>>, maxNorm
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`)
   const names = Object.keys(grads)
   return tf.tidy(() => {
-    const totalNorm = globalNorm(names.map((n) => grads[n] as tf.Tensor))
-    const coef = tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(totalNorm, tf.scalar(1e-6))), tf.scalar(1))
+    const { totalNorm, coef } = normAndCoefficient(names.map((n) => grads[n] as tf.Tensor), maxNorm)
     const out: Record<string, tf.Tensor> = {}
     for (const n of names) out[n] = tf.mul(grads[n] as tf.Tensor, coef)
     return { grads: out, totalNorm }

@@ -107,6 +107,18 @@ function sumSquaresCase(shapes: number[][], seed: number): KernelParityCase {
   }
 }
 
+/** clip_grad_norm_'s tail composed as torch 1.13 writes it: total = √Σ sums, min(maxNorm / (total + 1e-6), 1). */
+function clipCoefficientCase(sums: number[], maxNorm: number): KernelParityCase {
+  return {
+    name: `TinylabClipCoefficient ${sums.length} sums, maxNorm ${maxNorm}`,
+    reference: () => {
+      const total = tf.sqrt(tf.sum(tf.tensor1d(sums)))
+      return [tf.reshape(total, [1]), tf.reshape(tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(total, tf.scalar(1e-6))), tf.scalar(1)), [1])]
+    },
+    webgpu: () => tf.engine().runKernel('TinylabClipCoefficient', { sums: tf.tensor1d(sums) }, { maxNorm }) as tf.Tensor[],
+  }
+}
+
 function logSoftmaxCase(shape: number[], seed: number, scale: number): KernelParityCase {
   const inputs = (): { logits: tf.Tensor; dy: tf.Tensor } => ({ logits: seeded(shape, seed, scale), dy: seeded(shape, seed + 1) })
   return {
@@ -231,6 +243,9 @@ describeKernelParity('fused kernels', [
   sumSquaresCase([[7]], 300),
   sumSquaresCase([[70001], [3, 3], [1], [200, 33]], 310),
   sumSquaresCase(Array.from({ length: 20 }, (_, i) => [i + 1, 2 * i + 3]), 320),
+  clipCoefficientCase([0.5, 2, 1e-3], 0.25), // clipped: coef < 1
+  clipCoefficientCase(Array.from({ length: 41 }, (_, i) => (i + 1) * 1e-4), 5), // not clipped: coef clamped to 1
+  clipCoefficientCase([0], 0.25), // zero gradients: maxNorm / 1e-6
   runningStatsCase(3, 50, 0.1, 160),
   runningStatsCase(64, 65536, 0.1, 170),
   runningStatsCase(129, 2, 0.3, 180),
@@ -255,6 +270,13 @@ describeKernelParity('fused kernels', [
   nllCase(1031, 3, 630),
   nllCase(3, 33278, 640),
 ], () => {
+  it('TinylabClipCoefficient keeps a NaN norm NaN in both outputs, as tf.minimum does (a diverged step is not clipped to 1)', async () => {
+    const [total, coef] = tf.engine().runKernel('TinylabClipCoefficient', { sums: tf.tensor1d([1, Number.NaN]) }, { maxNorm: 0.25 }) as tf.Tensor[]
+    expect(Array.from(await (total as tf.Tensor).data())).toEqual([Number.NaN])
+    expect(Array.from(await (coef as tf.Tensor).data())).toEqual([Number.NaN])
+    tf.dispose([total as tf.Tensor, coef as tf.Tensor])
+  })
+
   it('TinylabNllLoss + Grad address exactly above 2^24 elements (700 × 33,278: the LM at batch 20), where a float32 index picks neighbours', async () => {
     // Checked through scalars (reading 23 M values back and composing them on cpu takes ~10 s on lavapipe): element i
     // holds −(1 + (37·i mod 1021))/1021, so neighbours differ by 37/1021 and one row's pick landing on a neighbour moves

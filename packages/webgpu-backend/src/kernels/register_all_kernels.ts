@@ -8,6 +8,7 @@ import { addNConfig } from './AddN'
 import { batchNormRunningStatsConfig } from './BatchNormRunningStats'
 import { batchNormTrainingConfig } from './BatchNormTraining'
 import { batchNormTrainingGradConfig } from './BatchNormTrainingGrad'
+import { clipCoefficientConfig } from './ClipCoefficient'
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter'
 import { layerNormConfig } from './LayerNorm'
 import { layerNormGradConfig } from './LayerNormGrad'
@@ -27,6 +28,7 @@ const kernelConfigs: KernelConfig[] = [
   batchNormRunningStatsConfig,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
+  clipCoefficientConfig,
   conv2DBackpropFilterConfig,
   layerNormConfig,
   layerNormGradConfig,

@@ -85,6 +85,25 @@ describe.skipIf(adapters === 0)('compileStep: what a replay cannot do is an erro
     tf.dispose([w, x])
   })
 
+  it('reads between replays see each replay (tfjs caches values at the first read); a value assigned between replays is used', async () => {
+    const w = tf.variable(tf.tensor1d([1, 2]))
+    const frozen = tf.variable(tf.tensor1d([10, 20])) // read by the step, assigned outside it (a data-parallel load)
+    const x = tf.tensor1d([1, 1])
+    const step = await warm(([v]) => {
+      w.assign(tf.add(w, v as tf.Tensor))
+      return [tf.sum(tf.mul(w, frozen))]
+    }, [x])
+    expect(Array.from(await w.data())).toEqual([4, 5])
+    await step.run([x])
+    expect(Array.from(await w.data())).toEqual([5, 6])
+    frozen.assign(tf.tensor1d([1, 2]))
+    const [dot] = await step.run([x])
+    expect(Array.from(await w.data())).toEqual([6, 7])
+    expect(Array.from(dot as Float32Array)).toEqual([6 * 1 + 7 * 2])
+    step.dispose()
+    tf.dispose([w, frozen, x])
+  })
+
   it('host-generated values that change every call (tf.dropout masks) are refused, naming the upload', async () => {
     const x = tf.ones([4, 8])
     let seed = 1

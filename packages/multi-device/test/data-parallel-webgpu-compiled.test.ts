@@ -36,8 +36,9 @@ async function train(device: 'cpu' | 'webgpu', compile: boolean): Promise<Run> {
     replicas: 2,
     device,
     compile,
-    // withBuffers: the step assigns variables too (running mean, an int32 counter); rank 1 loads rank 0's after each step.
-    replica: { module: fixtureModule, options: { seed: 7, withBuffers: true } },
+    // Two parameters of one size (the replay copies in each one loaded since the last step) and buffers the step
+    // assigns (a running mean, an int32 counter), which rank 1 loads from rank 0 after each step.
+    replica: { module: fixtureModule, export: 'createMlpReplica', options: { seed: 7 } },
     optimizer: { momentum: 0.9, weightDecay: 1e-3 },
   })
   try {

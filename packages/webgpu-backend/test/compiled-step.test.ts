@@ -104,6 +104,21 @@ describe.skipIf(adapters === 0)('compileStep: what a replay cannot do is an erro
     tf.dispose([w, frozen, x])
   })
 
+  it('variables of one size assigned between replays each reach the replay (tfjs may reuse a released buffer for the next upload)', async () => {
+    const vs = [0, 1, 2, 3].map((i) => tf.variable(tf.fill([64], i)))
+    const x = tf.ones([64])
+    const step = await warm(([v]) => [tf.stack(vs.map((w) => tf.sum(tf.mul(w, v as tf.Tensor))))], [x])
+    for (let round = 1; round <= 2; round++) {
+      // CPU values, as a data-parallel replica loads its parameters: each is uploaded when the replay copies it in.
+      // The assigned tensors are disposed (tidy): the variables hold the only reference to their data.
+      tf.tidy(() => vs.forEach((w, i) => w.assign(tf.tensor1d(new Float32Array(64).fill(10 * round + i)))))
+      const [sums] = await step.run([x])
+      expect(Array.from(sums as Float32Array), `round ${round}`).toEqual([0, 1, 2, 3].map((i) => 64 * (10 * round + i)))
+    }
+    step.dispose()
+    tf.dispose([...vs, x])
+  })
+
   it('host-generated values that change every call (tf.dropout masks) are refused, naming the upload', async () => {
     const x = tf.ones([4, 8])
     let seed = 1

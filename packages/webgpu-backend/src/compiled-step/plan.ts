@@ -288,7 +288,9 @@ export class ReplayPlan {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
     })
-    for (const v of this.trace.variables) variableSlot(backend, v, encoder)
+    // Values assigned to variables since the last step, copied into the buffers the plan reads (and held until submitted).
+    const held: tf.Tensor[] = []
+    for (const v of this.trace.variables) variableSlot(backend, v, { encoder, held })
 
     const pass = encoder.beginComputePass()
     const zero = isHostOnlyDispatch(backend)
@@ -313,6 +315,7 @@ export class ReplayPlan {
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
+    for (const t of held) t.dispose()
     const remapped = uploads.map((u) => u.ring.release(u.buffer))
     return Promise.all([this.readback.read(staging), ...remapped]).then(([values]) => values)
   }

@@ -7,21 +7,11 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createDataParallel } from '../src/data-parallel/data-parallel'
 import type { NamedArray, StepResult } from '../src/data-parallel/data-parallel'
-import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
+import { stopWebGpu } from '@tinylab/webgpu-backend'
+import { webGpuSkipReason } from './_webgpu-skip'
 
 const fixtureModule = fileURLToPath(new URL('./data-parallel-fixture.ts', import.meta.url))
 const STEPS = 6
-
-async function webGpuSkipReason(): Promise<string | undefined> {
-  let reason: string | undefined
-  try {
-    if ((await listWebGpuAdapters()).length === 0) reason = 'no WebGPU adapter (install a Vulkan driver: see README)'
-  } catch (err) {
-    reason = err instanceof Error ? err.message : String(err)
-  }
-  if (reason !== undefined && process.env.CI === 'true') throw new Error(`CI must run the compiled WebGPU data-parallel test: ${reason}`)
-  return reason
-}
 
 const skipReason = await webGpuSkipReason()
 afterAll(() => stopWebGpu())

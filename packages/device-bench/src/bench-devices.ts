@@ -67,16 +67,37 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
     ['native-n', { label: `wasm+native, ${cores} threads`, device: 'auto', replicas: 1, threadsPerReplica: cores, group: 'native' }],
     ['dp-native', { label: `data-parallel wasm+native, ${cores} replicas`, device: 'auto', replicas: cores, threadsPerReplica: 1, group: 'native' }],
     // lavapipe runs WGSL on the CPU: a smaller batch keeps these rows short (linear extrapolation, said in the row).
-    // Compiled rows replay each replica's forward + backward (3 untimed calls trace it); eager rows run op by op.
-    ['webgpu', { label: 'webgpu, 1 device, compiled step', device: 'webgpu', replicas: 1, steps: 1, warmup: true, batch: webGpuBatch }],
-    ['webgpu-eager', { label: 'webgpu, 1 device, eager', device: 'webgpu', compile: false, replicas: 1, steps: 1, warmup: true, batch: webGpuBatch }],
+    // Compiled rows replay each replica's forward + backward (3 untimed calls trace it); eager rows run op by op. Each
+    // compiled row is interleaved with its eager row, so that other jobs' load hits both alike.
+    ['webgpu', { label: 'webgpu, 1 device, compiled step', device: 'webgpu', replicas: 1, steps: 1, warmup: true, batch: webGpuBatch, group: 'webgpu' }],
+    [
+      'webgpu-eager',
+      { label: 'webgpu, 1 device, eager', device: 'webgpu', compile: false, replicas: 1, steps: 1, warmup: true, batch: webGpuBatch, group: 'webgpu' },
+    ],
     [
       'dp-webgpu',
-      { label: 'data-parallel webgpu, 2 replicas (1 device each), compiled steps', device: 'webgpu', replicas: 2, steps: 1, warmup: true, batch: webGpuBatch },
+      {
+        label: 'data-parallel webgpu, 2 replicas (1 device each), compiled steps',
+        device: 'webgpu',
+        replicas: 2,
+        steps: 1,
+        warmup: true,
+        batch: webGpuBatch,
+        group: 'dp-webgpu',
+      },
     ],
     [
       'dp-webgpu-eager',
-      { label: 'data-parallel webgpu, 2 replicas (1 device each), eager', device: 'webgpu', compile: false, replicas: 2, steps: 1, warmup: true, batch: webGpuBatch },
+      {
+        label: 'data-parallel webgpu, 2 replicas (1 device each), eager',
+        device: 'webgpu',
+        compile: false,
+        replicas: 2,
+        steps: 1,
+        warmup: true,
+        batch: webGpuBatch,
+        group: 'dp-webgpu',
+      },
     ],
     [
       'tfjs-node-gpu',

@@ -13,7 +13,15 @@ const FLAGS = flagTable({
   out: { names: ['--out'], type: 'string', metavar: 'FILE.md', defaultHelp: 'none', help: 'write the table here (a .csv beside it)' },
   batch_size: { names: ['-b', '--batch-size'], type: 'positive int', metavar: 'N', defaultHelp: '64', help: 'images per step' },
   steps: { names: ['--steps'], type: 'positive int', metavar: 'N', default: 2, help: 'timed steps per configuration' },
-  only: { names: ['--only'], type: 'string', metavar: 'LIST', defaultHelp: 'all', help: 'rows to run: cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu, dp-webgpu, tfjs-node-gpu, torch' },
+  only: {
+    names: ['--only'],
+    type: 'string',
+    metavar: 'LIST',
+    defaultHelp: 'all',
+    help:
+      'rows to run: cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu (compiled step), webgpu-eager, ' +
+      'dp-webgpu (2 replicas, compiled steps), dp-webgpu-eager, tfjs-node-gpu, torch; compiled rows time replays after 3 untimed calls that trace',
+  },
   skip_torch: { names: ['--skip-torch'], type: 'bool', defaultHelp: 'off', help: 'leave out the PyTorch CPU row' },
   help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
 })

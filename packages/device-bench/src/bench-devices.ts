@@ -14,7 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runPython } from '@tinylab/test-utils/torch'
-import { benchmarkDevices, describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from './benchmark-devices'
+import { COMPILED_WARMUP_STEPS, benchmarkDevices, describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from './benchmark-devices'
 import type { DeviceBenchRow, DeviceConfiguration } from './benchmark-devices'
 
 export type BenchModel = 'resnet18' | 'transformer'
@@ -24,7 +24,10 @@ export interface DevicesBenchOptions {
   /** Examples per batch (default: resnet18 64 images, transformer 20 sequences of 35 tokens). */
   batch?: number
   steps?: number
-  /** Row keys to run (default all): cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu, dp-webgpu, tfjs-node-gpu, torch. */
+  /**
+   * Row keys to run (default all): cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu (compiled step),
+   * webgpu-eager, dp-webgpu (compiled steps), dp-webgpu-eager, tfjs-node-gpu, torch.
+   */
   only?: string[]
   /** Markdown file to write (a .csv is written beside it). */
   out?: string
@@ -43,6 +46,7 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
   const batch = options.batch ?? (isResNet ? 64 : 20)
   const wanted = (key: string): boolean => options.only === undefined || options.only.includes(key)
   const tfjsNodeGpu = resolvable('@tensorflow/tfjs-node-gpu')
+  const webGpuBatch = isResNet ? 8 : 5
   const rows: [string, DeviceConfiguration][] = [
     [
       'cpu',
@@ -63,10 +67,37 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
     ['native-n', { label: `wasm+native, ${cores} threads`, device: 'auto', replicas: 1, threadsPerReplica: cores, group: 'native' }],
     ['dp-native', { label: `data-parallel wasm+native, ${cores} replicas`, device: 'auto', replicas: cores, threadsPerReplica: 1, group: 'native' }],
     // lavapipe runs WGSL on the CPU: a smaller batch keeps these rows short (linear extrapolation, said in the row).
-    ['webgpu', { label: 'webgpu, 1 device', device: 'webgpu', replicas: 1, steps: 1, warmup: true, batch: isResNet ? 8 : 5 }],
+    // Compiled rows replay each replica's forward + backward (3 untimed calls trace it); eager rows run op by op. Each
+    // compiled row is interleaved with its eager row, so that other jobs' load hits both alike.
+    ['webgpu', { label: 'webgpu, 1 device, compiled step', device: 'webgpu', replicas: 1, steps: 1, warmup: true, batch: webGpuBatch, group: 'webgpu' }],
+    [
+      'webgpu-eager',
+      { label: 'webgpu, 1 device, eager', device: 'webgpu', compile: false, replicas: 1, steps: 1, warmup: true, batch: webGpuBatch, group: 'webgpu' },
+    ],
     [
       'dp-webgpu',
-      { label: 'data-parallel webgpu, 2 replicas (1 device each)', device: 'webgpu', replicas: 2, steps: 1, warmup: true, batch: isResNet ? 8 : 5 },
+      {
+        label: 'data-parallel webgpu, 2 replicas (1 device each), compiled steps',
+        device: 'webgpu',
+        replicas: 2,
+        steps: 1,
+        warmup: true,
+        batch: webGpuBatch,
+        group: 'dp-webgpu',
+      },
+    ],
+    [
+      'dp-webgpu-eager',
+      {
+        label: 'data-parallel webgpu, 2 replicas (1 device each), eager',
+        device: 'webgpu',
+        compile: false,
+        replicas: 2,
+        steps: 1,
+        warmup: true,
+        batch: webGpuBatch,
+        group: 'dp-webgpu',
+      },
     ],
     [
       'tfjs-node-gpu',
@@ -102,7 +133,7 @@ export async function benchDevices(options: DevicesBenchOptions): Promise<{ rows
     `Machine: ${describeMachine()}`,
     `GPUs: ${nvidiaGpus()}; WebGPU: ${adapters.length ? adapters.join(', ') + (adapters.some((a) => /llvmpipe|lavapipe|software|fallback/i.test(a)) ? ' (Mesa lavapipe: a CPU emulation of a GPU, not a GPU)' : '') : 'no adapter measured'}`,
     `Model: ${isResNet ? `ResNet-18, batch ${batch} of 64×64×3, 200 classes, SGD momentum 0.9` : `Transformer LM (emsize 200, nhid 200, 2 layers, 2 heads), bptt 35 × batch ${batch}, 33,278 tokens, SGD`}; ` +
-      `time/epoch for ${isResNet ? '100,000 images (Tiny-ImageNet train)' : '2,983 batches (WikiText-2 train)'}; median of up to ${options.steps ?? 3} timed steps after 1 warm-up; other processes may share the cores (load average ${os.loadavg()[0]?.toFixed(2)})`,
+      `time/epoch for ${isResNet ? '100,000 images (Tiny-ImageNet train)' : '2,983 batches (WikiText-2 train)'}; median of up to ${options.steps ?? 3} timed steps after 1 warm-up (compiled WebGPU rows: after the ${COMPILED_WARMUP_STEPS} calls that trace); other processes may share the cores (load average ${os.loadavg()[0]?.toFixed(2)})`,
   ]
   const table = formatDeviceTable(measured, { unit: isResNet ? 'images' : 'tokens', title: `Training speed by device: ${options.model}`, header })
   if (options.out) {

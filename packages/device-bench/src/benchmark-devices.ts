@@ -1,8 +1,11 @@
 import os from 'node:os'
 import { createDataParallel } from '@tinylab/multi-device'
-import type { BatchInput, DataParallel, DataParallelOptions, ReplicaDevice, ReplicaSpec, StepTimings } from '@tinylab/multi-device'
+import type { BatchInput, DataParallel, DataParallelOptions, ReplicaDevice, ReplicaPlanInfo, ReplicaSpec, StepTimings } from '@tinylab/multi-device'
 
 const PHASES = ['compute', 'wait', 'update', 'load'] as const
+
+/** Calls a compiled WebGPU step runs eagerly before it replays (a warm-up call and two traced calls). */
+export const COMPILED_WARMUP_STEPS = 3
 
 /** One row of the device table: a backend and a replica layout. */
 export interface DeviceConfiguration {
@@ -12,8 +15,13 @@ export interface DeviceConfiguration {
   threadsPerReplica?: number
   /** Batch for this row when the full batch is too slow (pure-JS cpu): the time is extrapolated linearly. */
   batch?: number
-  /** Run one untimed step first (default: true unless `batch` is set). */
+  /**
+   * Run untimed steps first (default: true unless `batch` is set): one, or for compiled WebGPU rows the
+   * {@link COMPILED_WARMUP_STEPS} calls that trace the step, so that only replays are timed.
+   */
   warmup?: boolean
+  /** Device 'webgpu': replicas replay a compiled step (DataParallelOptions.compile; default true), false runs op by op. */
+  compile?: boolean
   /** Timed steps for this row (default: the run's `steps`). */
   steps?: number
   /**
@@ -123,6 +131,10 @@ interface LiveRow {
   times: number[]
   cpuMs: number
   phases: StepTimings
+  /** Untimed steps before the timed ones. */
+  warmupSteps: number
+  /** The replicas' compiled steps after the last timed step (compiled WebGPU rows). */
+  plans?: ReplicaPlanInfo[]
 }
 
 /** A row with nothing timed yet: what identifies it, its status and note; every measurement undefined. */
@@ -148,6 +160,7 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
   const budgetMs = (options.maxSecondsPerRow ?? 120) * 1000
   const live: LiveRow[] = configs.map((config) => {
     const batch = config.batch ?? options.batch
+    const warmup = config.warmup ?? config.batch === undefined
     return {
       config,
       row: unmeasuredRow({
@@ -162,7 +175,8 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
       }),
       ...options.makeBatch(batch),
       batch,
-      warmup: config.warmup ?? config.batch === undefined,
+      warmup,
+      warmupSteps: warmup ? (compiles(config) ? COMPILED_WARMUP_STEPS : 1) : 0,
       steps: config.steps ?? options.steps ?? 3,
       times: [],
       cpuMs: 0,
@@ -190,11 +204,13 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
           threadsPerReplica: r.config.threadsPerReplica,
           optimizer: options.optimizer,
           batchAxis: options.batchAxis,
+          compile: r.config.compile,
         })
         r.row.startupSeconds = (performance.now() - started) / 1000
         r.row.backend = r.dp.backends[0]?.adapter ?? r.dp.backends[0]?.device
         log(`[devices] ${r.config.label}: started in ${r.row.startupSeconds.toFixed(1)} s (${r.dp.backends.map((b) => b.reason).join(' | ')})`)
-        if (r.warmup) await r.dp.step(r.x, r.y, lr, stepOptions) // kernel/shader setup, first allocations
+        // Kernel/shader setup, first allocations; a compiled step's eager and traced calls.
+        for (let i = 0; i < r.warmupSteps; i++) await r.dp.step(r.x, r.y, lr, stepOptions)
       } catch (error) {
         fail(r, error)
       }
@@ -214,6 +230,7 @@ async function measureInterleaved(configs: DeviceConfiguration[], options: Devic
           const cpu = process.cpuUsage(cpu0)
           r.cpuMs += (cpu.user + cpu.system) / 1000
           for (const replica of result.timings) for (const k of PHASES) r.phases[k] += replica[k] / result.timings.length
+          r.plans = result.plans
           log(`[devices] ${r.config.label}: step ${r.times.length} ${(r.times[r.times.length - 1] as number).toFixed(0)} ms`)
         } catch (error) {
           fail(r, error)
@@ -248,12 +265,28 @@ function finishRow(r: LiveRow, options: DeviceBenchOptions): DeviceBenchRow {
     note: [
       r.config.note,
       r.config.group === undefined ? undefined : `interleaved with the other '${r.config.group}' rows`,
+      r.config.device === 'webgpu' ? describePlans(r) : undefined,
       `per replica: compute ${p.compute.toFixed(0)} ms, wait ${p.wait.toFixed(0)}, all-reduce+SGD ${p.update.toFixed(0)}, load ${p.load.toFixed(0)}`,
-      extrapolated ? `extrapolated: ${n} step${n === 1 ? '' : 's'} at batch ${r.batch}${r.warmup ? '' : ' (no warm-up)'}, scaled ×${options.batch / r.batch}` : undefined,
+      extrapolated
+        ? `extrapolated: ${n} step${n === 1 ? '' : 's'} at batch ${r.batch}${r.warmup ? ` after ${r.warmupSteps} untimed` : ' (no warm-up)'}, scaled ×${options.batch / r.batch}`
+        : undefined,
     ]
       .filter((s) => s !== undefined)
       .join('; '),
   }
+}
+
+function compiles(config: DeviceConfiguration): boolean {
+  return config.device === 'webgpu' && (config.compile ?? true)
+}
+
+/** What a WebGPU row's timed steps ran: each replica's compiled plan (mode, dispatches per step), or op by op. */
+function describePlans(r: LiveRow): string {
+  if (!compiles(r.config)) return 'eager: op by op, one tfjs dispatch per kernel'
+  const plans = r.plans ?? []
+  const modes = [...new Set(plans.map((p) => p.mode))].join('/')
+  const dispatches = [...new Set(plans.map((p) => p.dispatches))].join('/')
+  return `compiled: timed steps ${modes === 'compiled' ? 'replayed' : `ran '${modes}'`} (${plans.length} plan${plans.length === 1 ? '' : 's'}, ${dispatches} dispatches per step each, after ${r.warmupSteps} untimed calls that trace)`
 }
 
 /** The machine a table was measured on: CPU, cores, GPUs, as a header line. */

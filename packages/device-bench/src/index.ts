@@ -1,4 +1,4 @@
 export { benchDevices } from './bench-devices'
 export type { BenchModel, DevicesBenchOptions } from './bench-devices'
-export { benchmarkDevices, describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from './benchmark-devices'
+export { COMPILED_WARMUP_STEPS, benchmarkDevices, describeMachine, formatDeviceTable, stepRates, unmeasuredRow } from './benchmark-devices'
 export type { DeviceBenchOptions, DeviceBenchRow, DeviceConfiguration } from './benchmark-devices'

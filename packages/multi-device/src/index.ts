@@ -21,4 +21,4 @@ export type { SgdHyperParameters } from './data-parallel/sharded-sgd'
 export type { WorkerLoader } from './data-parallel/_worker-bootstrap'
 /** Entry point of a data-parallel worker started from the built package; not for direct use. */
 export { runReplicaWorker } from './data-parallel/replica-worker'
-export type { StepTimings } from './data-parallel/_protocol'
+export type { ReplicaPlanInfo, StepTimings } from './data-parallel/_protocol'

@@ -175,19 +175,22 @@ interface WebGpuBackendModule {
 
 const WEBGPU_PACKAGE = '@tinylab/webgpu-backend'
 
-async function startWebGpuDevice(options: WebGpuStartOptions | undefined): Promise<BackendInfo> {
-  // @tinylab/webgpu-backend owns Dawn, adapters and the WebGPU kernels: an optional peer, loaded only when asked for
-  // (a variable specifier, so bundlers never require it).
-  let mod: WebGpuBackendModule
+/**
+ * @tinylab/webgpu-backend, which owns Dawn, adapters, the WebGPU kernels and the compiled steps: an optional peer,
+ * loaded only when asked for (a variable specifier, so bundlers never require it). `T` is the part of its exports the
+ * caller declares (this package's types never import it). Throws saying what to install.
+ */
+export async function importWebGpuBackend<T>(who: string): Promise<T> {
   try {
     const specifier: string = WEBGPU_PACKAGE
-    mod = (await import(/* @vite-ignore */ specifier)) as WebGpuBackendModule
+    return (await import(/* @vite-ignore */ specifier)) as T
   } catch (err) {
-    throw new Error(
-      `initBackend: device 'webgpu' needs ${WEBGPU_PACKAGE} (${firstLine(messageOf(err))}): ` +
-        `npm install ${WEBGPU_PACKAGE} @tensorflow/tfjs-backend-webgpu@^4.22.0 webgpu`,
-    )
+    throw new Error(`${who} needs ${WEBGPU_PACKAGE} (${firstLine(messageOf(err))}): npm install ${WEBGPU_PACKAGE} @tensorflow/tfjs-backend-webgpu@^4.22.0 webgpu`)
   }
+}
+
+async function startWebGpuDevice(options: WebGpuStartOptions | undefined): Promise<BackendInfo> {
+  const mod = await importWebGpuBackend<WebGpuBackendModule>("initBackend: device 'webgpu'")
   return mod.startWebGpu(options)
 }
 

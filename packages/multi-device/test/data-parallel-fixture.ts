@@ -73,3 +73,45 @@ export function createReplica(options: FixtureOptions = {}, context: { rank: num
     dispose: () => params.forEach((p) => p.value.dispose()),
   }
 }
+
+/**
+ * flatten -> dense 72x8 -> relu -> dense 8x8 -> relu -> dense 8x4, with the buffers of `withBuffers`: a model with
+ * parameters of one size (the two [8] biases), which share tfjs's buffer pool entries when uploaded.
+ */
+export function createMlpReplica(options: { seed?: number } = {}) {
+  const { size, channels, classes } = FIXTURE
+  let state = (options.seed ?? 1) >>> 0
+  const next = (scale: number): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return (state / 2 ** 32 - 0.5) * 2 * scale
+  }
+  const layer = (name: string, inputs: number, outputs: number) => [
+    { name: `${name}.weight`, value: tf.variable(tf.tensor2d(Float32Array.from({ length: inputs * outputs }, () => next(0.4)), [inputs, outputs])), kind: 'parameter' as const },
+    { name: `${name}.bias`, value: tf.variable(tf.tensor1d(Float32Array.from({ length: outputs }, () => next(0.1)))), kind: 'parameter' as const },
+  ]
+  const features = size * size * channels
+  const params = [...layer('fc1', features, 8), ...layer('fc2', 8, 8), ...layer('fc3', 8, classes)]
+  const buffers = [
+    { name: 'bn.running_mean', value: tf.variable(tf.zeros([channels]), false), kind: 'buffer' as const },
+    { name: 'bn.num_batches_tracked', value: tf.variable(tf.scalar(0, 'int32'), false), kind: 'buffer' as const },
+  ]
+  const [w1, b1, w2, b2, w3, b3] = params.map((p) => p.value) as tf.Variable[]
+  const [mean, count] = buffers.map((b) => b.value) as [tf.Variable, tf.Variable]
+  return {
+    parameters: () => params,
+    namedTensors: () => [...params, ...buffers],
+    forward(x: tf.Tensor, forwardOptions: { training: boolean }): tf.Tensor {
+      return tf.tidy(() => {
+        if (forwardOptions.training) {
+          mean.assign(tf.add(tf.mul(mean, 0.9), tf.mul(tf.mean(x, [0, 1, 2]), 0.1)))
+          count.assign(tf.add(count, tf.scalar(1, 'int32')))
+        }
+        const dense = (h: tf.Tensor, w: tf.Variable, b: tf.Variable): tf.Tensor => tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b)
+        const h1 = tf.relu(dense(tf.reshape(x, [-1, features]), w1 as tf.Variable, b1 as tf.Variable))
+        const h2 = tf.relu(dense(h1, w2 as tf.Variable, b2 as tf.Variable))
+        return dense(h2, w3 as tf.Variable, b3 as tf.Variable)
+      })
+    },
+    dispose: () => [...params, ...buffers].forEach((p) => p.value.dispose()),
+  }
+}

@@ -1,25 +1,15 @@
 // The multi-GPU code path without GPUs: two WebGPU replicas, each with its own Dawn device on the Mesa lavapipe
-// adapter (CI installs it), must follow one cpu replica on the whole batch, as two CUDA devices would under DDP.
+// adapter (CI installs it), must follow one cpu replica on the whole batch, as two CUDA devices would under DDP. They
+// replay compiled steps from the fourth step on (the default; data-parallel-webgpu-compiled.test.ts checks the plans).
 import { relError } from '@tinylab/test-utils/close'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createDataParallel } from '../src/data-parallel/data-parallel'
 import type { NamedArray } from '../src/data-parallel/data-parallel'
-import { listWebGpuAdapters, stopWebGpu } from '@tinylab/webgpu-backend'
+import { stopWebGpu } from '@tinylab/webgpu-backend'
+import { webGpuSkipReason } from './_webgpu-skip'
 
 const fixtureModule = fileURLToPath(new URL('./data-parallel-fixture.ts', import.meta.url))
-
-/** Why WebGPU cannot run here, or undefined. In CI (which installs lavapipe) a missing adapter is a failure. */
-async function webGpuSkipReason(): Promise<string | undefined> {
-  let reason: string | undefined
-  try {
-    if ((await listWebGpuAdapters()).length === 0) reason = 'no WebGPU adapter (install a Vulkan driver: see README)'
-  } catch (err) {
-    reason = err instanceof Error ? err.message : String(err)
-  }
-  if (reason !== undefined && process.env.CI === 'true') throw new Error(`CI must run the WebGPU data-parallel test: ${reason}`)
-  return reason
-}
 
 const skipReason = await webGpuSkipReason()
 afterAll(() => stopWebGpu())

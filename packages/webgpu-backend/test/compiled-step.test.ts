@@ -106,6 +106,40 @@ describe.skipIf(adapters === 0)('compileStep: what a replay cannot do is an erro
     tf.dispose([w, x])
   })
 
+  it('reads between replays see each replay (tfjs caches values at the first read); a value assigned between replays is used', async () => {
+    const w = tf.variable(tf.tensor1d([1, 2]))
+    const frozen = tf.variable(tf.tensor1d([10, 20])) // read by the step, assigned outside it (a data-parallel load)
+    const x = tf.tensor1d([1, 1])
+    const step = await warm(([v]) => {
+      w.assign(tf.add(w, v as tf.Tensor))
+      return [tf.sum(tf.mul(w, frozen))]
+    }, [x])
+    expect(Array.from(await w.data())).toEqual([4, 5])
+    await step.run([x])
+    expect(Array.from(await w.data())).toEqual([5, 6])
+    frozen.assign(tf.tensor1d([1, 2]))
+    const [dot] = await step.run([x])
+    expect(Array.from(await w.data())).toEqual([6, 7])
+    expect(Array.from(dot as Float32Array)).toEqual([6 * 1 + 7 * 2])
+    step.dispose()
+    tf.dispose([w, frozen, x])
+  })
+
+  it('variables of one size assigned between replays each reach the replay (tfjs may reuse a released buffer for the next upload)', async () => {
+    const vs = [0, 1, 2, 3].map((i) => tf.variable(tf.fill([64], i)))
+    const x = tf.ones([64])
+    const step = await warm(([v]) => [tf.stack(vs.map((w) => tf.sum(tf.mul(w, v as tf.Tensor))))], [x])
+    for (let round = 1; round <= 2; round++) {
+      // CPU values, as a data-parallel replica loads its parameters: each is uploaded when the replay copies it in.
+      // The assigned tensors are disposed (tidy): the variables hold the only reference to their data.
+      tf.tidy(() => vs.forEach((w, i) => w.assign(tf.tensor1d(new Float32Array(64).fill(10 * round + i)))))
+      const [sums] = await step.run([x])
+      expect(Array.from(sums as Float32Array), `round ${round}`).toEqual([0, 1, 2, 3].map((i) => 64 * (10 * round + i)))
+    }
+    step.dispose()
+    tf.dispose([...vs, x])
+  })
+
   it('host-generated values that change every call (tf.dropout masks) are refused, naming the upload', async () => {
     const x = tf.ones([4, 8])
     let seed = 1

@@ -53,6 +53,8 @@ export interface WorkerConfig {
   backend: InitBackendOptions
   hyper: SgdHyperParameters
   broadcastBuffers: boolean
+  /** Device 'webgpu': run forward + backward as a compiled step (DataParallelOptions.compile). */
+  compile: boolean
 }
 
 export type ToWorker =
@@ -63,7 +65,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'manifest'; rank: number; manifest: Manifest; backend: BackendInfo }
   | { type: 'initialized'; rank: number }
-  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number; timings: StepTimings; correct: number[] }
+  | { type: 'stepped'; rank: number; loss: number; gradNorm: number; numTensors: number; timings: StepTimings; correct: number[]; plan?: ReplicaPlanInfo }
   | { type: 'loaded'; rank: number }
   | { type: 'error'; rank: number; message: string }
 
@@ -77,4 +79,16 @@ export interface StepTimings {
   update: number
   /** Loading the new parameters (and buffers) into the backend. */
   load: number
+}
+
+/** A WebGPU replica's compiled step after a data-parallel step (the plan of that step's batch shape). */
+export interface ReplicaPlanInfo {
+  /** 'warming-up' (eager calls that trace), 'compiled' (replaying its plan) or 'eager' (it fell back, after a notice). */
+  mode: 'warming-up' | 'compiled' | 'eager'
+  /** GPU dispatches per replayed step (0 before the plan exists). */
+  dispatches: number
+  /** Calls run eagerly so far (warm-up and traces). */
+  eagerCalls: number
+  /** Calls replayed so far. */
+  replays: number
 }

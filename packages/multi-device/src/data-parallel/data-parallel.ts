@@ -4,7 +4,7 @@ import type { Worker } from 'node:worker_threads'
 import type { SGDParamGroup } from '@tinylab/checkpoint-io'
 import type { BackendInfo, Device } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, CTRL_WORDS, abortBarrier } from './_barrier'
-import type { FromWorker, Manifest, SharedDtype, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker } from './_protocol'
+import type { FromWorker, Manifest, ReplicaPlanInfo, SharedDtype, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker } from './_protocol'
 import { importerPath, startReplicaWorkers } from './_worker-bootstrap'
 import type { WorkerLoader } from './_worker-bootstrap'
 import type { ReplicaSpec } from './replica-spec'
@@ -28,6 +28,14 @@ export interface DataParallelOptions {
   batchAxis?: number | { x: number; y: number }
   /** Copy replica 0's buffers (BatchNorm running stats) to all replicas after each step, like DDP's default. */
   broadcastBuffers?: boolean
+  /**
+   * Device 'webgpu' only (ignored elsewhere): each replica runs its forward + backward as a compiled step of
+   * `@tinylab/webgpu-backend` (default true): the first 3 calls of each batch shape run eagerly while it is traced,
+   * later ones replay the recorded plan with one submit, reading the loss, gradients and logits back together.
+   * Dropout noise is then drawn on the GPU (`hostRandom: 'gpu-uniform'`, seeded by rank), not by tf.dropout on the CPU.
+   * A step the trace cannot replay runs eagerly after a one-line notice. `StepResult.plans` says what ran.
+   */
+  compile?: boolean
   /** How workers load code: 'auto' (vite-node from TypeScript sources, plain Node from the build). */
   loader?: WorkerLoader
   /** Vite config for vite-node workers (default: the nearest vite.config.ts above the current directory). */
@@ -67,6 +75,8 @@ export interface StepResult {
   timings: StepTimings[]
   /** With `topk`: for each k, how many examples of the whole batch had their label in the top k (accuracy = 100·hits/batch). */
   correct?: number[]
+  /** WebGPU replicas with `compile`: each replica's compiled step (mode, dispatches per replay, replays so far). */
+  plans?: ReplicaPlanInfo[]
 }
 
 /** torch.optim.SGD `state_dict()` layout, as train-loop's SGD uses it. */
@@ -139,6 +149,7 @@ export async function createDataParallel(options: DataParallelOptions): Promise<
     backend: device === 'wasm' || device === 'auto' ? { device, threads } : { device },
     hyper,
     broadcastBuffers: options.broadcastBuffers ?? true,
+    compile: device === 'webgpu' && (options.compile ?? true),
   }))
   const started = await startReplicaWorkers(configs, { loader: options.loader ?? 'auto', viteConfig: options.viteConfig })
   const group = new WorkerGroup(started.close)
@@ -300,6 +311,8 @@ class Coordinator implements DataParallel {
     const result: StepResult = { loss, numTensors, timings }
     if (clip > 0 && gradNorm !== undefined) result.gradNorm = gradNorm
     if (topk.length > 0) result.correct = topk.map((_, i) => replies.reduce((sum, r) => sum + (r.correct[i] ?? 0), 0))
+    const plans = replies.flatMap((r) => (r.plan === undefined ? [] : [r.plan]))
+    if (plans.length > 0) result.plans = plans
     return result
   }
 

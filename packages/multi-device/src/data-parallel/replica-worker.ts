@@ -5,7 +5,9 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { topkHits } from '@tinylab/train-loop'
 import { initBackend } from '../init-backend'
 import { CTRL_HAS_MOMENTUM, barrier } from './_barrier'
-import type { FromWorker, Manifest, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
+import { compiledGradients } from './_compiled-gradients'
+import type { CompiledGradients, ReplicaGradients } from './_compiled-gradients'
+import type { FromWorker, Manifest, ReplicaPlanInfo, SharedShard, SharedState, StepTimings, TensorEntry, ToWorker, WorkerConfig } from './_protocol'
 import { toReplica } from './cross-entropy-replica'
 import type { Replica, ReplicaContext, ReplicaTensor } from './replica-spec'
 import { sgdUpdateSlice } from './sharded-sgd'
@@ -42,6 +44,9 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
   const params = replica.parameters()
   const buffers = config.broadcastBuffers ? (replica.buffers?.() ?? []) : []
   const manifest = buildManifest(params, buffers)
+  const vars = params.map((p) => p.value)
+  // On WebGPU the forward + backward is replayed from a recorded plan (one submit); elsewhere it runs eagerly.
+  const compiled: CompiledGradients | undefined = config.compile && backend.device === 'webgpu' ? await compiledGradients(replica, vars, rank) : undefined
   post({ type: 'manifest', rank, manifest, backend })
 
   let views: Views | undefined
@@ -62,7 +67,8 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     } else if (message.type === 'step') {
       if (views === undefined) throw new Error('step before init')
       const { loss, gradNorm, timings, correct } = await step(message, views)
-      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors, timings, correct })
+      const plan: ReplicaPlanInfo | undefined = compiled?.info()
+      post({ type: 'stepped', rank, loss, gradNorm, numTensors: tf.memory().numTensors, timings, correct, ...(plan === undefined ? {} : { plan }) })
     } else {
       // 'load': the coordinator wrote parameters/buffers into shared memory (setParameters). The coordinator ends
       // workers with terminate(): their engine, backend and device go with the thread.
@@ -70,6 +76,31 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
       loadTensors(params, manifest.parameters, views.params)
       loadTensors(buffers, manifest.buffers, views.buffers)
       post({ type: 'loaded', rank })
+    }
+  }
+
+  /** Loss, gradients and (withOutput) logits, computed op by op. */
+  const eagerGradients = async (x: tf.Tensor, y: tf.Tensor, withOutput: boolean): Promise<ReplicaGradients> => {
+    let output: tf.Tensor | undefined
+    const lossOf = (): tf.Scalar => {
+      // The caller checked that the replica has lossWithOutput when top-k hits are asked for.
+      const r = withOutput ? replica.lossWithOutput?.(x, y) : undefined
+      if (r === undefined) return replica.loss(x, y)
+      output = tf.keep(r.output)
+      return r.loss
+    }
+    const { value, grads } = tf.variableGrads(lossOf, vars)
+    try {
+      // data(), not dataSync(): WebGPU reads back asynchronously.
+      const result: ReplicaGradients = { loss: (await value.data())[0] as number, grads: [] }
+      if (output !== undefined) result.output = (await output.data()) as Float32Array
+      for (const v of vars) {
+        const g = grads[v.name]
+        result.grads.push(g === undefined ? undefined : ((await g.data()) as Float32Array))
+      }
+      return result
+    } finally {
+      tf.dispose([value, ...Object.values(grads), ...(output ? [output] : [])])
     }
   }
 
@@ -94,28 +125,18 @@ export async function runReplicaWorker(importModule: ModuleImporter): Promise<vo
     if (sizeOf(message.x.shape) > 0) {
       const x = tensorOf(message.x)
       const y = tensorOf(message.y)
-      let output: tf.Tensor | undefined
-      const lossOf = (): tf.Scalar => {
-        // Checked above: when top-k hits are asked for, the replica has lossWithOutput.
-        const r = message.topk.length > 0 ? replica.lossWithOutput?.(x, y) : undefined
-        if (r === undefined) return replica.loss(x, y)
-        output = tf.keep(r.output)
-        return r.loss
-      }
-      const { value, grads } = tf.variableGrads(lossOf, params.map((p) => p.value))
       try {
-        // data(), not dataSync(): WebGPU reads back asynchronously.
-        loss = (await value.data())[0] as number
-        if (output !== undefined) correct = topkHits(await output.data(), await y.data(), output.shape[output.rank - 1] as number, message.topk)
+        const r = compiled ? await compiled.run(x, y, message.topk.length > 0) : await eagerGradients(x, y, message.topk.length > 0)
+        loss = r.loss
+        if (r.output !== undefined) correct = topkHits(r.output, await y.data(), r.output.length / sizeOf(message.y.shape), message.topk)
         // Weighting by shard size makes the sum over replicas the gradient of the full batch's mean loss.
-        for (const [i, p] of params.entries()) {
+        r.grads.forEach((g, i) => {
           const entry = manifest.parameters[i] as TensorEntry
-          const g = grads[p.value.name]
           if (g === undefined) slot.fill(0, entry.offset, entry.offset + entry.size)
-          else scaleInto(slot, entry.offset, (await g.data()) as Float32Array, message.weight)
-        }
+          else scaleInto(slot, entry.offset, g, message.weight)
+        })
       } finally {
-        tf.dispose([x, y, value, ...Object.values(grads), ...(output ? [output] : [])])
+        tf.dispose([x, y])
       }
     } else {
       slot.fill(0)

@@ -386,14 +386,22 @@ export class ReplayPlan {
         throw new Error(`compiled step: input ${i} has no data on the GPU or the CPU`)
       }
     })
-    for (const v of this.trace.variables) variableSlot(backend, v, encoder)
+    // Values assigned to variables since the last step, copied into the buffers the plan reads (and held until submitted).
+    const held: tf.Tensor[] = []
+    for (const v of this.trace.variables) variableSlot(backend, v, { encoder, held })
     encodeDispatches(encoder)
     // Host-only timing leaves the copies empty too: on a software adapter they are CPU work the host would wait for.
     const zero = isHostOnlyDispatch(backend)
-    for (const c of this.stateCopies) encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, zero ? 0 : c.bytes)
+    for (const c of this.stateCopies) {
+      encoder.copyBufferToBuffer(c.from, 0, variableSlot(backend, c.variable).buffer, 0, zero ? 0 : c.bytes)
+      // tfjs keeps a tensor's values on the CPU after its first read and answers later reads from there: the new value
+      // is only in the buffer, so the next data() must read it (after this submit).
+      backend.tensorMap.get(c.variable.dataId).values = null
+    }
     const staging = this.readback.acquire()
     this.outputBuffers.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, staging.buffers[i] as GPUBuffer, 0, zero ? 0 : o.bytes))
     device.queue.submit([encoder.finish()])
+    for (const t of held) t.dispose()
     const remapped = uploads.map((u) => u.ring.release(u.buffer))
     return Promise.all([this.readback.read(staging), ...remapped]).then(([values]) => values)
   }

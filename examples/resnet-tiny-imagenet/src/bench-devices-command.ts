@@ -8,20 +8,15 @@ import { benchDevices } from '@tinylab/device-bench'
 import { flagTable, helpText, parseFlags, UsageError } from '@tinylab/cli-flags'
 import type { Subcommand } from './subcommand'
 
+// Compiled WebGPU rows time replays after the 3 untimed calls that trace the step.
+const ROWS = 'cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu (compiled step), webgpu-eager, dp-webgpu (2 replicas, compiled), dp-webgpu-eager, tfjs-node-gpu, torch'
+
 const FLAGS = flagTable({
   run: { names: ['--run'], type: 'string', metavar: 'DIR', defaultHelp: 'none', help: 'write DIR/devices.md and DIR/devices.csv (the report includes them)' },
   out: { names: ['--out'], type: 'string', metavar: 'FILE.md', defaultHelp: 'none', help: 'write the table here (a .csv beside it)' },
   batch_size: { names: ['-b', '--batch-size'], type: 'positive int', metavar: 'N', defaultHelp: '64', help: 'images per step' },
   steps: { names: ['--steps'], type: 'positive int', metavar: 'N', default: 2, help: 'timed steps per configuration' },
-  only: {
-    names: ['--only'],
-    type: 'string',
-    metavar: 'LIST',
-    defaultHelp: 'all',
-    help:
-      'rows to run: cpu, wasm-1, wasm-n, dp-wasm, native-n, dp-native, webgpu (compiled step), webgpu-eager, ' +
-      'dp-webgpu (2 replicas, compiled steps), dp-webgpu-eager, tfjs-node-gpu, torch; compiled rows time replays after 3 untimed calls that trace',
-  },
+  only: { names: ['--only'], type: 'string', metavar: 'LIST', defaultHelp: 'all', help: `rows to run: ${ROWS}` },
   skip_torch: { names: ['--skip-torch'], type: 'bool', defaultHelp: 'off', help: 'leave out the PyTorch CPU row' },
   help: { names: ['-h', '--help'], type: 'bool', help: 'show this help' },
 })

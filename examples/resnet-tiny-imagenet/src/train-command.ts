@@ -279,13 +279,7 @@ async function run(argv: string[]): Promise<number> {
       size: (b) => b.y.shape[0],
       printFreq: args.print_freq,
       stop,
-      step: async ({ x, y }) => {
-        try {
-          return await evaluator.evaluate(x, y)
-        } finally {
-          tf.dispose([x, y])
-        }
-      },
+      step: ({ x, y }) => evaluator.evaluate(x, y).finally(() => tf.dispose([x, y])),
     })
 
   if (args.evaluate) {

@@ -43,8 +43,7 @@ export async function generateMain(argv: string[]): Promise<number> {
   const words = a.words
   const out = createWriteStream(a.outf)
   let i = 0
-  const compile = backend.device === 'webgpu' ? compileForward : undefined // each word's forward pass compiled, drawn here
-  for await (const id of generate(model, { words, temperature: a.temperature, seed: a.seed, compile })) {
+  for await (const id of generate(model, { words, temperature: a.temperature, seed: a.seed, compile: backend.device === 'webgpu' ? compileForward : undefined })) {
     out.write(corpus.dictionary.idx2word[id] + (i % 20 === 19 ? '\n' : ' '))
     if (i % a.log_interval === 0) console.log(`| Generated ${i}/${words} words`)
     i++

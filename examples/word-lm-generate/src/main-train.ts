@@ -98,9 +98,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint)
 
   // --max-batches N runs batches 0..N (main.py's batch counter starts at 0 and logs at N), so the line at N prints.
-  function limit(starts: number[]): number[] {
-    return maxBatches > 0 ? starts.slice(0, maxBatches + 1) : starts
-  }
+  const limit = (starts: number[]): number[] => (maxBatches > 0 ? starts.slice(0, maxBatches + 1) : starts)
 
   /** main.py `evaluate`: the token-weighted mean NLL; returns undefined when Ctrl-C interrupted it. */
   async function evaluate(source: TokenMatrix): Promise<number | undefined> {

@@ -3,7 +3,8 @@
  * (batch 8, 64x64, 200 classes) and of word_language_model's Transformer LM (batch 4, bptt 35, vocab 33278, emsize 200,
  * nhid 200, 2 layers, 2 heads; dropout 0, see training-steps.ts) against the eager cpu backend: losses within 1e-4,
  * parameters within 1e-3, eval logits within 1e-4 relative; flat tensor count and plan memory over the replays.
- * Minutes on 2 cores (the cpu reference dominates): *.slow.test.ts, run by `pnpm test:full`.
+ * The cpu backend runs with its two quadratic kernels as direct loops (_cpu-reference.ts; without them one LM step
+ * took 683 s). Minutes on 2 cores: *.slow.test.ts, run by `pnpm test:full`.
  */
 import '@tensorflow/tfjs-backend-cpu'
 import '@tensorflow/tfjs-core/dist/register_all_gradients'
@@ -13,6 +14,7 @@ import { resnetTrainingStep, transformerTrainingStep } from '@tinylab/test-utils
 import { afterAll, describe, it } from 'vitest'
 import { listWebGpuAdapters, startWebGpu, stopWebGpu } from '../src/index'
 import { expectParity, train } from './_compiled-parity'
+import { withFastCpuKernels } from './_cpu-reference'
 
 const STEPS = 10
 
@@ -24,22 +26,15 @@ const fixtures: Record<string, () => TrainingStepFixture> = {
 const adapters = await listWebGpuAdapters().then((a) => a.length, () => 0)
 if (adapters === 0 && process.env.CI === 'true') throw new Error('CI installs Mesa lavapipe: a WebGPU adapter must exist')
 
-// Opt-in until it has passed once on a clean clone: ResNet-18 at lr 0.1 may drift from cpu past the bar the way the
-// small fast-suite fixture did at tiny batches, and a red CI would hold back every other change with it. It is also
-// long: on 2 cores shared with other jobs, ResNet-18 alone used over 10 CPU minutes (70 min wall) and the Transformer
-// over 9 (30 min wall) without finishing, far above the few minutes a default slow-suite file may take.
-const optIn = process.env.TINYLAB_COMPILED_PARITY_FULL === '1'
-const skipReason = adapters === 0 ? 'no WebGPU adapter' : !optIn ? 'opt-in: set TINYLAB_COMPILED_PARITY_FULL=1' : undefined
-
-describe.skipIf(skipReason !== undefined)(`compileStep at issue 15 sizes: 10 steps equal eager cpu${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe.skipIf(adapters === 0)(`compileStep at issue 15 sizes: 10 steps equal eager cpu${adapters === 0 ? ' (skipped: no WebGPU adapter)' : ''}`, () => {
   afterAll(() => stopWebGpu())
 
   it.each(Object.keys(fixtures))('%s', async (name) => {
     const make = fixtures[name] as () => TrainingStepFixture
     await tf.setBackend('cpu')
-    const want = await train(make, false, STEPS)
+    const want = await withFastCpuKernels(() => train(make, false, STEPS))
     await startWebGpu()
     tf.env().set('WEBGPU_CPU_FORWARD', false)
     expectParity(await train(make, true, STEPS), want)
-  }, 1_800_000)
+  }, 1_200_000)
 })

@@ -25,6 +25,9 @@ export async function train(make: () => TrainingStepFixture, compiled: boolean, 
   // Four calls: eager, two traces, one replay; the same plan runs again after training and must see the new weights.
   for (let i = 0; i < 4; i++) run.evalBefore = ((compiled ? await evaluate.run(evalInputs) : await eager(f.evaluate, evalInputs))[0]) as Float32Array
   for (let i = 0; i < steps; i++) {
+    // On cpu every await resolves at once: without a turn of the event loop between steps, vitest's RPC to the worker
+    // goes unanswered for the whole run (seconds per step at issue sizes) and times out.
+    await new Promise((resolve) => setImmediate(resolve))
     const inputs = f.inputs(i)
     const [loss, logits] = compiled ? await step.run(inputs) : await eager(f.step, inputs)
     run.losses.push((loss as Float32Array)[0] as number)

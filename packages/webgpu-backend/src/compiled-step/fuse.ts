@@ -152,21 +152,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`
 }
 
-/** tf.dropout: mask = floor(noise + keep) / keep (tfjs's Add, Floor and Div in order), result = x·mask. */
-const DROPOUT = `${PRELUDE}
-${bindings(['noise', 'keepAdd', 'keepDiv', 'x'], ['mask'])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
-  if (index >= uniforms.size) { return; }
-  let m = floor(noise[index] + keepAdd[0]) / keepDiv[0];
-  mask[index] = m;
-  result[index] = select(x[index] * m, m * x[index], uniforms.channels == 1);
-}`
-
-/** tf.dropout then a residual Add: result = residual + x·mask in the recorded operand orders (bit 0: mask first, bit 1: product first). */
-const DROPOUT_ADD = `${PRELUDE}
-${bindings(['noise', 'keepAdd', 'keepDiv', 'x', 'residual'], ['mask'])}
+/**
+ * tf.dropout: mask = floor(noise + keep) / keep (tfjs's Add, Floor and Div in order), y = x·mask, then `result`'s
+ * expression of y. Bit 0 of uniforms.channels: the Multiply had the mask first (its operands are kept in order).
+ */
+function dropoutShader(inputs: readonly string[], result: string): string {
+  return `${PRELUDE}
+${bindings(['noise', 'keepAdd', 'keepDiv', 'x', ...inputs], ['mask'])}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
@@ -174,8 +166,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let m = floor(noise[index] + keepAdd[0]) / keepDiv[0];
   mask[index] = m;
   let y = select(x[index] * m, m * x[index], (uniforms.channels & 1) == 1);
-  result[index] = select(residual[index] + y, y + residual[index], (uniforms.channels & 2) == 2);
+  ${result}
 }`
+}
+
+/** tf.dropout alone: result = x·mask. */
+const DROPOUT = dropoutShader([], 'result[index] = y;')
+
+/** tf.dropout then a residual Add: result = residual + x·mask (bit 1 of channels: the product was the Add's first operand). */
+const DROPOUT_ADD = dropoutShader(['residual'], 'result[index] = select(residual[index] + y, y + residual[index], (uniforms.channels & 2) == 2);')
 
 const SHADERS = {
   dropout: DROPOUT,

@@ -271,10 +271,11 @@ describeKernelParity('fused kernels', [
   nllCase(3, 33278, 640),
 ], () => {
   it('TinylabClipCoefficient keeps a NaN norm NaN in both outputs, as tf.minimum does (a diverged step is not clipped to 1)', async () => {
-    const [total, coef] = tf.engine().runKernel('TinylabClipCoefficient', { sums: tf.tensor1d([1, Number.NaN]) }, { maxNorm: 0.25 }) as tf.Tensor[]
+    const sums = tf.tensor1d([1, Number.NaN])
+    const [total, coef] = tf.engine().runKernel('TinylabClipCoefficient', { sums }, { maxNorm: 0.25 }) as tf.Tensor[]
     expect(Array.from(await (total as tf.Tensor).data())).toEqual([Number.NaN])
     expect(Array.from(await (coef as tf.Tensor).data())).toEqual([Number.NaN])
-    tf.dispose([total as tf.Tensor, coef as tf.Tensor])
+    tf.dispose([sums, total as tf.Tensor, coef as tf.Tensor])
   })
 
   it('TinylabNllLoss + Grad address exactly above 2^24 elements (700 × 33,278: the LM at batch 20), where a float32 index picks neighbours', async () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { CLIP_COEFFICIENT, type ClipCoefficientAttrs, SUM_SQUARES, type SumSquaresAttrs } from '@tinylab/kernel-names'
+import { backendHas } from './fused-kernels'
 
 export interface ClipResult {
   /** The clipped gradients (new tensors; the caller disposes them and the inputs). */
@@ -19,12 +20,11 @@ export interface ClipResult {
  */
 function normAndCoefficient(grads: tf.Tensor[], maxNorm: number): { totalNorm: tf.Scalar; coef: tf.Scalar } {
   const terms = grads.filter((g) => g.size > 0)
-  const backend = tf.getBackend()
-  if (terms.length > 0 && terms.every((g) => g.dtype === 'float32') && tf.getKernel(SUM_SQUARES, backend) !== undefined) {
+  if (terms.length > 0 && terms.every((g) => g.dtype === 'float32') && backendHas(SUM_SQUARES)) {
     const inputs = Object.fromEntries(terms.map((g, i) => [`x${i}`, g]))
     const attrs: SumSquaresAttrs = { count: terms.length }
     const sums = tf.engine().runKernel(SUM_SQUARES, inputs, attrs) as tf.Tensor
-    if (tf.getKernel(CLIP_COEFFICIENT, backend) !== undefined) {
+    if (backendHas(CLIP_COEFFICIENT)) {
       const clipAttrs: ClipCoefficientAttrs = { maxNorm }
       const [totalNorm, coef] = tf.engine().runKernel(CLIP_COEFFICIENT, { sums }, clipAttrs) as tf.Tensor[]
       return { totalNorm: tf.reshape(totalNorm as tf.Tensor, []) as tf.Scalar, coef: tf.reshape(coef as tf.Tensor, []) as tf.Scalar }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { SGDParamGroup } from '@tinylab/checkpoint-io'
 import { SGD_MOMENTUM, SGD_MOMENTUM_MULTI, type SgdMomentumAttrs, type SgdMomentumMultiAttrs } from '@tinylab/kernel-names'
+import { backendHas } from './fused-kernels'
 
 /** What the optimizer needs of a parameter: its state-dict key and its variable (NamedTensor fits). */
 export interface TrainableParam {
@@ -23,10 +24,6 @@ export interface SGDOptions {
 export interface SGDStateDict {
   state: Record<number, { momentum_buffer: tf.Tensor | null }>
   param_groups: SGDParamGroup[]
-}
-
-function backendHas(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined
 }
 
 /** One parameter's share of a fused step; `buffer` undefined for plain SGD (momentum 0). */

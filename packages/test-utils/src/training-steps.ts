@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { resnet18 } from '@tinylab/resnet-models'
+import type { LayerEvent } from '@tinylab/resnet-models'
 import { resnet18 as narrowResnet18 } from './resnet18-fixture'
 import { clipGradNorm, crossEntropy, SGD } from '@tinylab/train-loop'
 import type { TrainableParam } from '@tinylab/train-loop'
@@ -20,6 +21,11 @@ export interface TrainingStepFixture {
   evaluate: (inputs: readonly tf.Tensor[]) => tf.Tensor[]
   /** Parameters and buffers (BatchNorm running statistics), state-dict order. */
   namedTensors: () => readonly TrainableParam[]
+  /**
+   * The outputs of every ReLU of a train-mode forward of `inputs`, in call order (updates BatchNorm's running
+   * statistics as that forward does): where two backends disagree on a ReLU's sign, their gradients may rightly differ.
+   */
+  reluOutputs?: (inputs: readonly tf.Tensor[]) => tf.Tensor[]
   optimizer: SGD
   dispose: () => void
 }
@@ -72,6 +78,14 @@ export function resnetTrainingStep(options: { batch: number; size: number; class
     inputs: (i) => [tf.tensor4d(images(batch * size * size * 3, 1000 + i), [batch, size, size, 3]), tf.tensor1d(ids(batch, classes, 7 + i), 'int32')],
     evaluate: ([x]) => [model.forward(x as tf.Tensor4D, { training: false })],
     namedTensors: () => model.namedTensors(),
+    reluOutputs: ([x]) => {
+      const outputs: tf.Tensor[] = []
+      const onLayer = (e: LayerEvent): void => {
+        if (e.type === 'ReLU') outputs.push(tf.keep(e.output.clone()))
+      }
+      model.forward(x as tf.Tensor4D, { training: true, onLayer })
+      return outputs
+    },
     optimizer,
     dispose: () => {
       optimizer.dispose()

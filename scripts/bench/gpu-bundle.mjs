@@ -2,7 +2,7 @@
 // everything it imports (tfjs-core, the webgpu backend, our packages), Dawn's Linux binding beside it, a Node binary,
 // and the Vulkan loader .debs. Usage: node scripts/bench/gpu-bundle.mjs [OUTDIR=.gpu]   (then scripts/bench/gpu-device.sh)
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +18,22 @@ writeFileSync(entry, `import { run } from '../scripts/bench/gpu'\nawait run(proc
 // wordlm.mjs: `pnpm wordlm` (train / generate), for the 6-epoch reference experiment on the GPU.
 const wordlm = path.join(out, 'wordlm.ts')
 writeFileSync(wordlm, `import '../examples/word-lm-generate/src/main'\n`)
+// multi-device imports @tinylab/webgpu-backend (an optional peer) through a variable specifier, which Node would look
+// up beside the bundle at run time, where it is not: bundle it instead, so `--device webgpu` shares the bundle's
+// tfjs-core (the compiled steps import the same module statically).
+const webgpuPeer = {
+  name: 'bundle-webgpu-peer',
+  setup(b) {
+    b.onLoad({ filter: /multi-device[\\/]src[\\/]init-backend\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const dynamic = 'return (await import(/* @vite-ignore */ specifier)) as T\n'
+      if (source.split(dynamic).length !== 2) throw new Error(`${args.path}: expected one '${dynamic}' (importWebGpuBackend) to bundle`)
+      return { contents: source.replace(dynamic, "return (await import('@tinylab/webgpu-backend')) as T\n"), loader: 'ts' }
+    })
+  },
+}
 await build({
+  plugins: [webgpuPeer],
   entryPoints: [entry, wordlm],
   bundle: true,
   platform: 'node',

@@ -200,6 +200,8 @@ async function runCommand(argv: string[]): Promise<number> {
     ...s,
     train_images_per_s: s.trainLoopS ? loopImages / s.trainLoopS : undefined,
     epoch_images_per_s: s.epochS ? trainCount / s.epochS : undefined,
+    // An unfinished epoch: its first batch (with the trace) and the rest at the steady rate.
+    projected_train_s: !complete && s.firstBatchS !== undefined && s.steadyImagesPerS ? s.firstBatchS + (trainCount - o.batch_size) / s.steadyImagesPerS : undefined,
   }
   console.log(
     `resnet-epoch (${o.device}, ResNet-18, ${classes} classes, batch ${o.batch_size}): data generation ${fmt(dataS)} s (${trainCount + valCount} JPEGs, ${o.processes} processes); ` +
@@ -207,7 +209,8 @@ async function runCommand(argv: string[]): Promise<number> {
         ? `epoch ${fmt(s.epochS)} s = ${fmt(result.epoch_images_per_s, 0)} train img/s with validation (start-up ${fmt(s.startupS)} s before it; trace + first step ${fmt(s.firstBatchS)} s; ` +
           `training loop ${fmt(s.trainLoopS)} s = ${fmt(result.train_images_per_s, 0)} img/s, data wait ${fmt(s.dataWaitS, 3)} s/batch; steady ${fmt(s.steadyImagesPerS, 0)} img/s; ` +
           `validation ${fmt(s.validationS)} s; Acc@1 ${fmt(s.acc1, 3)})`
-        : `epoch NOT finished in ${o.seconds} s: ${s.batchesDone}/${s.batches ?? '?'} batches, training loop ${fmt(s.trainLoopS)} s = ${fmt(result.train_images_per_s, 0)} img/s, steady ${fmt(s.steadyImagesPerS, 0)} img/s`) +
+        : `epoch NOT finished in ${o.seconds} s: ${s.batchesDone}/${s.batches ?? '?'} batches, training loop ${fmt(s.trainLoopS)} s = ${fmt(result.train_images_per_s, 0)} img/s, ` +
+          `steady ${fmt(s.steadyImagesPerS, 0)} img/s, so the training alone would take ~${fmt(result.projected_train_s, 0)} s`) +
       `; trainer ${fmt(run.totalS)} s in all, exit ${run.code}`,
   )
   console.log(JSON.stringify(result))

@@ -13,7 +13,8 @@
 #    the reference run's recipe (-b 256, lr 0.1, momentum 0.9, wd 1e-4, crop + flip, -j 4) and -p 10; the trainer is
 #    Ctrl-C'd after RESNET_SECONDS (default 300) and killed 60 s later. Prints the data-generation time, the epoch's
 #    wall time and images/s; log in OUT/resnet-epoch-webgpu.txt, times in OUT/resnet-epoch-webgpu.json.
-#    RESNET_FLAGS adds trainer flags (e.g. '-j 8').
+#    RESNET_FLAGS adds trainer flags (e.g. '-j 8'); RESNET_EPOCH_ARGS adds resnet-epoch.mjs flags (a smoke run:
+#    '--data /tmp/tiny-smoke --train-per-class 2 --val-per-class 1').
 set -uo pipefail
 pack=${1:-.gpu}; out=${2:-/tmp/gpu-out}; shift 2 || true
 mkdir -p /tmp/gpu-node "$out"
@@ -43,7 +44,7 @@ fi
 if [ "${RESNET_EPOCH:-0}" = 1 ]; then
   secs=${RESNET_SECONDS:-300}
   # The layer table stays in the log file; the console shows the data, progress and summary lines.
-  # shellcheck disable=SC2086 # RESNET_FLAGS: several flags
+  # shellcheck disable=SC2086 # RESNET_FLAGS, RESNET_EPOCH_ARGS: several flags
   timeout -s INT -k 30 $((secs + 240)) $node "$pack/resnet-epoch.mjs" run --out "$out" --data /tmp/tiny-imagenet-synthetic-full \
-    --seconds "$secs" -- -p 10 ${RESNET_FLAGS:-} 2>&1 | grep -v -E '^ +[A-Za-z0-9]+-[0-9]+ |^[-=]{40,}$|params: |^(Input|Forward/backward|Params|Estimated)'
+    --seconds "$secs" ${RESNET_EPOCH_ARGS:-} -- -p 10 ${RESNET_FLAGS:-} 2>&1 | grep -v -E '^ *[A-Za-z0-9]+-[0-9]+ +\[|Layer \(type\)|^[-=]{40,}$|params: |^(Input|Forward/backward|Params|Estimated)'
 fi

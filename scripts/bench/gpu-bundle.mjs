@@ -1,25 +1,53 @@
 // Packs `pnpm bench gpu` for a machine with a GPU but no package registry: one ESM bundle of scripts/bench/gpu.ts and
-// everything it imports (tfjs-core, the webgpu backend, our packages), Dawn's Linux binding beside it, a Node binary,
-// and the Vulkan loader .debs. Usage: node scripts/bench/gpu-bundle.mjs [OUTDIR=.gpu]   (then scripts/bench/gpu-device.sh)
+// everything it imports (tfjs-core, the webgpu backend, our packages), likewise `pnpm wordlm` (wordlm.mjs), `pnpm resnet`
+// (resnet.mjs + its decode-worker.mjs) and the one-epoch timer (resnet-epoch.mjs), Dawn's Linux binding beside them, a
+// Node binary, and the Vulkan loader .debs. Usage: node scripts/bench/gpu-bundle.mjs [OUTDIR=.gpu] [--js-only]   (then scripts/bench/gpu-device.sh)
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const out = path.resolve(root, process.argv[2] ?? '.gpu')
+// --js-only: the bundles, Dawn and the carried packages, without Node, the .debs and WikiText-2 (tests on this machine).
+const jsOnly = process.argv.includes('--js-only')
+const out = path.resolve(root, process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '.gpu')
 const require = createRequire(path.join(root, 'package.json'))
 const { build } = require(require.resolve('esbuild', { paths: [path.dirname(require.resolve('tsup/package.json'))] }))
 
 mkdirSync(out, { recursive: true })
 const entry = path.join(out, 'gpu.ts')
-writeFileSync(entry, `import { run } from '../scripts/bench/gpu'\nawait run(process.argv.slice(2))\n`)
+// Entries import by absolute path, so OUTDIR may be anywhere (the bundle test builds into a temporary folder).
+const src = (p) => JSON.stringify(path.join(root, p))
+writeFileSync(entry, `import { run } from ${src('scripts/bench/gpu')}\nawait run(process.argv.slice(2))\n`)
 // wordlm.mjs: `pnpm wordlm` (train / generate), for the 6-epoch reference experiment on the GPU.
 const wordlm = path.join(out, 'wordlm.ts')
-writeFileSync(wordlm, `import '../examples/word-lm-generate/src/main'\n`)
+writeFileSync(wordlm, `import ${src('examples/word-lm-generate/src/main')}\n`)
+// resnet.mjs: `pnpm resnet` (train, ...); decode-worker.mjs beside it is the loader's worker thread (worker-pool.ts
+// starts `decode-worker` + its own extension next to itself); resnet-epoch.mjs makes the 200-class data and times one
+// epoch (scripts/bench/_resnet-epoch.ts).
+const resnet = path.join(out, 'resnet.ts')
+writeFileSync(resnet, `import ${src('examples/resnet-tiny-imagenet/src/main')}\n`)
+const resnetEpoch = path.join(out, 'resnet-epoch.ts')
+writeFileSync(resnetEpoch, `import { main } from ${src('scripts/bench/_resnet-epoch')}\nprocess.exit(await main(process.argv.slice(2)))\n`)
+const decodeWorker = path.join(root, 'packages/tiny-imagenet-data/src/decode-worker.ts')
+// multi-device imports @tinylab/webgpu-backend (an optional peer) through a variable specifier, which Node would look
+// up beside the bundle at run time, where it is not: bundle it instead, so `--device webgpu` shares the bundle's
+// tfjs-core (the compiled steps import the same module statically).
+const webgpuPeer = {
+  name: 'bundle-webgpu-peer',
+  setup(b) {
+    b.onLoad({ filter: /multi-device[\\/]src[\\/]init-backend\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const dynamic = 'return (await import(/* @vite-ignore */ specifier)) as T\n'
+      if (source.split(dynamic).length !== 2) throw new Error(`${args.path}: expected one '${dynamic}' (importWebGpuBackend) to bundle`)
+      return { contents: source.replace(dynamic, "return (await import('@tinylab/webgpu-backend')) as T\n"), loader: 'ts' }
+    })
+  },
+}
 await build({
-  entryPoints: [entry, wordlm],
+  plugins: [webgpuPeer],
+  entryPoints: { gpu: entry, wordlm, resnet, 'resnet-epoch': resnetEpoch, 'decode-worker': decodeWorker },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -34,8 +62,7 @@ await build({
   ignoreAnnotations: true,
   logLevel: 'warning',
 })
-rmSync(entry)
-rmSync(wordlm)
+for (const f of [entry, wordlm, resnet, resnetEpoch]) rmSync(f)
 copyFileSync(path.join(root, 'scripts/bench/gpu_torch.py'), path.join(out, 'gpu_torch.py'))
 copyFileSync(path.join(root, 'packages/transformer-lm/test/reference_model.py'), path.join(out, 'reference_model.py'))
 
@@ -44,12 +71,22 @@ const webgpu = path.dirname(require.resolve('webgpu/package.json', { paths: [pat
 const dawnOut = path.join(out, 'node_modules/webgpu')
 mkdirSync(path.join(dawnOut, 'dist/linux-x64'), { recursive: true })
 for (const f of ['package.json', 'index.js']) copyFileSync(path.join(webgpu, f), path.join(dawnOut, f))
+// A dawn.node left decompressed by an earlier test run would travel too (21 MB).
+rmSync(path.join(dawnOut, 'dist/linux-x64/dawn.node'), { force: true })
 execFileSync('sh', ['-c', `xz -T2 -6 -c '${path.join(webgpu, 'dist/linux-x64/dawn.node')}' > '${path.join(dawnOut, 'dist/linux-x64/dawn.node.xz')}'`])
 
 // Packages our code loads with createRequire at run time (esbuild cannot follow those): carried as they are.
-for (const [pkg, from] of [['crc-32', 'packages/metrics-logger']]) {
+// @jsquash/jpeg: the JPEG codec's .wasm files, which the decoder and the synthetic-data encoder read by path.
+for (const [pkg, from] of [['crc-32', 'packages/metrics-logger'], ['@jsquash/jpeg', 'packages/tiny-imagenet-data']]) {
   const dir = path.dirname(require.resolve(`${pkg}/package.json`, { paths: [path.join(root, from)] }))
-  execFileSync('cp', ['-r', dir, path.join(out, 'node_modules', pkg)])
+  rmSync(path.join(out, 'node_modules', pkg), { recursive: true, force: true })
+  mkdirSync(path.dirname(path.join(out, 'node_modules', pkg)), { recursive: true })
+  execFileSync('cp', ['-rL', dir, path.join(out, 'node_modules', pkg)])
+}
+
+if (jsOnly) {
+  console.log(`wrote ${out} (--js-only): ${readdirSync(out).join(', ')}`)
+  process.exit(0)
 }
 
 // WikiText-2 for the word LM (the shared data folder does not travel with the working tree).
@@ -60,7 +97,9 @@ if (existsSync(wikitext)) {
 }
 
 // Node itself, compressed (the device image has none).
-if (!existsSync(path.join(out, 'node.xz'))) execFileSync('sh', ['-c', `xz -T2 -6 -c '${process.execPath}' > '${path.join(out, 'node.xz')}'`])
+if (!existsSync(path.join(out, 'node.xz'))) // A dawn.node left decompressed by an earlier test run would travel too (21 MB).
+rmSync(path.join(dawnOut, 'dist/linux-x64/dawn.node'), { force: true })
+execFileSync('sh', ['-c', `xz -T2 -6 -c '${process.execPath}' > '${path.join(out, 'node.xz')}'`])
 
 // The Vulkan loader (libvulkan1) for Dawn; the NVIDIA ICD comes with the driver there.
 const gl = path.join(out, 'debs')

@@ -3,7 +3,6 @@
 // TensorInfo is released with `free`. Data stays in the wasm heap throughout.
 import { backend_util, getKernel } from '@tensorflow/tfjs-core'
 import type { DataType, KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core'
-import { constant } from './_heap'
 import { original } from './_originals'
 
 export type Inputs = Record<string, TensorInfo>
@@ -43,28 +42,9 @@ export function padOrCrop(b: KernelBackend, x: TensorInfo, paddings: [number, nu
   return out
 }
 
-/**
- * Removes begin[i] / end[i] elements at the start / end of each axis. The shipped Slice kernel first copies the
- * WHOLE input out of the wasm heap into JS (backend.readSync) and then loops in JS; for the H/W crops of NHWC float
- * tensors that every kernel here needs, a 'valid' depthwise convolution with a one-hot (top, left) filter of size
- * (1 + top + bottom) x (1 + left + right) is the same crop, done by XNNPACK in the heap (exact for finite values:
- * x·1 plus zeros).
- */
+/** Removes begin[i] / end[i] elements at the start / end of each axis (Slice, which copies inside the wasm heap). */
 function crop(b: KernelBackend, x: TensorInfo, begin: number[], end: number[]): TensorInfo {
-  const spatialOnly = x.shape.length === 4 && x.dtype === 'float32' && begin[0] === 0 && end[0] === 0 && begin[3] === 0 && end[3] === 0
-  if (!spatialOnly) {
-    return call('Slice', { x }, b, { begin, size: x.shape.map((d, i) => d - (begin[i] ?? 0) - (end[i] ?? 0)) })
-  }
-  const [top, left] = [begin[1] ?? 0, begin[2] ?? 0]
-  const kh = 1 + top + (end[1] ?? 0)
-  const kw = 1 + left + (end[2] ?? 0)
-  const c = x.shape[3] as number
-  const values = new Float32Array(kh * kw * c)
-  values.fill(1, (top * kw + left) * c, (top * kw + left + 1) * c)
-  const filter = constant(b, [kh, kw, c, 1], values)
-  const out = call('DepthwiseConv2dNative', { x, filter }, b, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' })
-  free(b, filter)
-  return out
+  return call('Slice', { x }, b, { begin, size: x.shape.map((d, i) => d - (begin[i] ?? 0) - (end[i] ?? 0)) })
 }
 
 /** Explicit NHWC padding in the form Conv2D's attrs accept. */

@@ -97,9 +97,7 @@ if (existsSync(wikitext)) {
 }
 
 // Node itself, compressed (the device image has none).
-if (!existsSync(path.join(out, 'node.xz'))) // A dawn.node left decompressed by an earlier test run would travel too (21 MB).
-rmSync(path.join(dawnOut, 'dist/linux-x64/dawn.node'), { force: true })
-execFileSync('sh', ['-c', `xz -T2 -6 -c '${process.execPath}' > '${path.join(out, 'node.xz')}'`])
+if (!existsSync(path.join(out, 'node.xz'))) execFileSync('sh', ['-c', `xz -T2 -6 -c '${process.execPath}' > '${path.join(out, 'node.xz')}'`])
 
 // The Vulkan loader (libvulkan1) for Dawn; the NVIDIA ICD comes with the driver there.
 const gl = path.join(out, 'debs')

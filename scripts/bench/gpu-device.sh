@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the pack made by `node scripts/bench/gpu-bundle.mjs .gpu` on a GPU machine that has no package registry:
 #   WORDLM_SECONDS=300 RESNET_EPOCH=1 bash scripts/bench/gpu-device.sh .gpu OUTDIR [extra flags for `pnpm bench gpu`]
+# The pack and the repo's tracked files together exceed what a device call may send (64 MiB): run
+# `bash scripts/bench/gpu-travel.sh hide` before the call and `... restore` after it (see that script).
 # 1. the one-GPU device table (`pnpm bench gpu`): our WebGPU backend, eager and compiled, at ResNet-18 batch 64/128/256
 #    and the Transformer LM step, vs PyTorch CUDA/CPU, with the GPU time per kernel (gpu-kernels.md);
 #    `--seconds 15 --steps 10` caps each row (eager rows are the slow ones) to fit a 10-minute device call;

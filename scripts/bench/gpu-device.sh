@@ -50,3 +50,12 @@ if [ "${RESNET_EPOCH:-0}" = 1 ]; then
   timeout -s INT -k 30 $((secs + 240)) $node "$pack/resnet-epoch.mjs" run --out "$out" --data /tmp/tiny-imagenet-synthetic-full \
     --seconds "$secs" ${RESNET_EPOCH_ARGS:-} -- -p 10 ${RESNET_FLAGS:-} 2>&1 | grep -v -E '^ *[A-Za-z0-9]+-[0-9]+ +\[|Layer \(type\)|^[-=]{40,}$|params: |^(Input|Forward/backward|Params|Estimated)'
 fi
+
+# A device call brings back at most 8 files from $OUT: everything goes in results.tgz, and the three summaries stay
+# beside it for a first look.
+if [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
+  tar -czf /tmp/gpu-results.tgz -C "$out" . && mv /tmp/gpu-results.tgz "$out/results.tgz"
+  find "$out" -maxdepth 1 -type f ! -name results.tgz ! -name gpu.json ! -name gpu-kernels.md ! -name 'resnet-epoch-*.json' -delete
+  find "$out" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+  ls -l "$out"
+fi

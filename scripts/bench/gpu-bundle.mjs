@@ -99,8 +99,11 @@ if (existsSync(wikitext)) {
 // Node itself, compressed (the device image has none).
 if (!existsSync(path.join(out, 'node.xz'))) execFileSync('sh', ['-c', `xz -T2 -6 -c '${process.execPath}' > '${path.join(out, 'node.xz')}'`])
 
-// The Vulkan loader (libvulkan1) for Dawn; the NVIDIA ICD comes with the driver there.
+// The Vulkan loader (libvulkan1) for Dawn; the NVIDIA ICD comes with the driver there, but its libGLX_nvidia.so.0
+// needs libglvnd's libraries, which the device image lacks (the H200 run of 2026-11-28 needed them).
 const gl = path.join(out, 'debs')
 mkdirSync(gl, { recursive: true })
-if (!readdirSync(gl).some((f) => f.endsWith('.deb'))) execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: gl, stdio: 'inherit' })
+for (const pkg of ['libvulkan1', 'libglvnd0', 'libglx0', 'libgl1', 'libegl1', 'libopengl0', 'libgles2']) {
+  if (!readdirSync(gl).some((f) => f.startsWith(`${pkg}_`))) execFileSync('apt-get', ['download', pkg], { cwd: gl, stdio: 'inherit' })
+}
 console.log(`wrote ${out}: ${readdirSync(out).join(', ')}`)

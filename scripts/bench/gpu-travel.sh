@@ -9,8 +9,7 @@
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 lib=packages/native-cpu-linux-x64-gnu/libdnnl.so.2
-exclude=.git/info/exclude
-[ -f .git ] && exclude=$(git rev-parse --git-path info/exclude)
+exclude=$(git rev-parse --git-path info/exclude)
 
 size() {
   local bytes

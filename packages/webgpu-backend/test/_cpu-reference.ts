@@ -76,16 +76,21 @@ export const FAST_CPU_KERNELS: ReadonlyMap<string, KernelFunc> = new Map([
 ])
 
 /** Runs `fn` with the direct-loop kernels registered for 'cpu', then puts tfjs's own back. */
-export async function withFastCpuKernels<T>(fn: () => Promise<T>): Promise<T> {
+export function withFastCpuKernels<T>(fn: () => Promise<T>): Promise<T> {
+  return withCpuKernels(FAST_CPU_KERNELS, fn)
+}
+
+/** Runs `fn` with `kernels` (kernel name → kernelFunc) registered for 'cpu' in place of tfjs's own, then puts tfjs's back. */
+export async function withCpuKernels<T>(kernels: ReadonlyMap<string, KernelFunc>, fn: () => Promise<T>): Promise<T> {
   const replaced: KernelConfig[] = []
-  for (const [kernelName, kernelFunc] of FAST_CPU_KERNELS) {
-    const original = getKernel(kernelName, 'cpu')
-    if (original === undefined) throw new Error(`cpu reference: tfjs-backend-cpu registered no ${kernelName}`)
-    replaced.push(original)
-    unregisterKernel(kernelName, 'cpu')
-    registerKernel({ kernelName, backendName: 'cpu', kernelFunc })
-  }
   try {
+    for (const [kernelName, kernelFunc] of kernels) {
+      const original = getKernel(kernelName, 'cpu')
+      if (original === undefined) throw new Error(`cpu reference: tfjs-backend-cpu registered no ${kernelName}`)
+      replaced.push(original)
+      unregisterKernel(kernelName, 'cpu')
+      registerKernel({ ...original, kernelFunc })
+    }
     return await fn()
   } finally {
     for (const original of replaced) {

@@ -5,30 +5,27 @@
  * reference the signs of the backend under test, so that they measure everything else.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { getGradient, getKernel, registerGradient, registerKernel, Relu, unregisterGradient, unregisterKernel } from '@tensorflow/tfjs-core'
-import type { DataId, GradConfig, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core'
+import { getGradient, getKernel, registerGradient, Relu, unregisterGradient, util } from '@tensorflow/tfjs-core'
+import type { DataId, GradConfig, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core'
+import { withCpuKernels } from './_cpu-reference'
 
 /**
  * `fn` on the cpu backend with the backward of its i-th ReLU call masked by `outputs[i] > 0` (the outputs of the
  * same forward on another backend, in call order) instead of by cpu's own input. Throws if the calls do not match.
  */
 export async function withReluSigns<T>(outputs: readonly Float32Array[], fn: () => Promise<T>): Promise<T> {
-  const kernel = getKernel(Relu, 'cpu') as KernelConfig
+  const relu = (getKernel(Relu, 'cpu') as KernelConfig).kernelFunc
   const gradient = getGradient(Relu) as GradConfig | undefined
   if (gradient === undefined) throw new Error('withReluSigns: no Relu gradient registered (import register_all_gradients)')
   const callOf = new Map<DataId, number>()
-  unregisterKernel(Relu, 'cpu')
-  registerKernel({
-    ...kernel,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: TensorInfo }).x
-      const call = callOf.size
-      const signs = outputs[call]
-      if (signs === undefined || signs.length !== x.shape.reduce((a, b) => a * b, 1)) throw new Error(`withReluSigns: ReLU call ${call} of shape [${x.shape}] has no recorded output of that size`)
-      callOf.set(x.dataId, call)
-      return kernel.kernelFunc(args)
-    },
-  })
+  const countingRelu: KernelFunc = (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x
+    const call = callOf.size
+    const signs = outputs[call]
+    if (signs === undefined || signs.length !== util.sizeFromShape(x.shape)) throw new Error(`withReluSigns: ReLU call ${call} of shape [${x.shape}] has no recorded output of that size`)
+    callOf.set(x.dataId, call)
+    return relu(args)
+  }
   unregisterGradient(Relu)
   registerGradient({
     kernelName: Relu,
@@ -42,12 +39,12 @@ export async function withReluSigns<T>(outputs: readonly Float32Array[], fn: () 
     },
   })
   try {
-    const result = await fn()
-    if (callOf.size !== outputs.length) throw new Error(`withReluSigns: ${callOf.size} ReLU calls, ${outputs.length} recorded outputs`)
-    return result
+    return await withCpuKernels(new Map([[Relu, countingRelu]]), async () => {
+      const result = await fn()
+      if (callOf.size !== outputs.length) throw new Error(`withReluSigns: ${callOf.size} ReLU calls, ${outputs.length} recorded outputs`)
+      return result
+    })
   } finally {
-    unregisterKernel(Relu, 'cpu')
-    registerKernel(kernel)
     unregisterGradient(Relu)
     registerGradient(gradient)
   }
